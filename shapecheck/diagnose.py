@@ -1,0 +1,310 @@
+"""Rules that turn propagated shapes into findings.
+
+Residual adds are compared shape against shape, never by waiting for an exception: a
+stride-2 identity on a 2x2 map computes `[1,16,1,1] + [1,16,2,2]` without error. Spatial
+broadcasts that are by design (a pooled `[N,C,1,1]` context added back, relative-position
+terms that expand on both sides) are told apart from accidents by a probe at twice the
+input size: by design the size-1 operand stays size 1; by accident the add breaks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch.fx as fx
+import torch.nn as nn
+
+from shapecheck.codes import code_for
+from shapecheck.layout import Layout, layout_of, spatial_text
+from shapecheck.messages import text
+from shapecheck.propagate import Propagation
+from shapecheck.report import Finding, Location, format_shape
+from shapecheck.residual import ResidualStructure, add_operands
+from shapecheck.source import layer_path, node_location, owner_module
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Context:
+    """What the rules read: the graph, its shapes, and a lazily computed probe pass."""
+
+    gm: fx.GraphModule
+    prop: Propagation
+    probe: Callable[[], Optional[Propagation]]
+    lang: str = "en"
+
+    def shape(self, node: fx.Node) -> Optional[Shape]:
+        return self.prop.shape(node.name)
+
+    def module(self, node: fx.Node) -> Optional[nn.Module]:
+        if node.op != "call_module":
+            return None
+        try:
+            return self.gm.get_submodule(node.target)
+        except AttributeError:
+            return None
+
+    def t(self, key: str, **values) -> str:
+        return text(key, self.lang, **values)
+
+
+def _finding(kind: str, message: str, node: fx.Node, module: str, shapes, causes=()) -> Finding:
+    code = code_for(kind)
+    return Finding(code.code, kind, code.severity, message, module, node_location(node),
+                   tuple(shapes), None, node.name, tuple(causes))
+
+
+def channels_first(ctx: Context, structure: ResidualStructure) -> bool:
+    """3-D tensors are N,C,L when a 1-D conv or norm touches the block, else tokens."""
+    for node in structure.main_branch + structure.shortcut_branch + (structure.fork,):
+        module = ctx.module(node)
+        if isinstance(module, (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d)):
+            return True
+    return False
+
+
+def check_residual_add(ctx: Context, s: ResidualStructure) -> Optional[Finding]:
+    """The finding for one residual add, or None when its operands agree (or by design)."""
+    main_node, short_node = _operands(s)
+    main, short = ctx.shape(main_node), ctx.shape(short_node)
+    if main is None or short is None or main == short or len(main) != len(short):
+        return None
+    layout = layout_of(main, channels_first(ctx, s))
+    module = owner_module(s.add)
+    failure = ctx.prop.results[s.add.name].failure
+    raised = failure is not None and failure.kind == "add"
+    mc, sc = layout.channels(main), layout.channels(short)
+    causes = explain(ctx, s, layout)
+    kind_word = ctx.t(f"kind.{s.shortcut}")
+    unit_key = "channels" if layout.name not in ("tokens", "features") else "features"
+    unit = ctx.t(f"unit.{unit_key}")
+    where = module or ctx.t("top")
+    if mc != sc:
+        if 1 in (mc, sc) and not raised:
+            side = "main" if mc == 1 else "shortcut"
+            message = ctx.t("add.broadcast", module=where, side=ctx.t(f"side.{side}"),
+                            other=ctx.t("side.shortcut" if side == "main" else "side.main"),
+                            unit_one=ctx.t(f"unit.{unit_key[:-1]}"), n=max(mc, sc), unit=unit,
+                            mshape=format_shape(main), sshape=format_shape(short))
+            return _finding("broadcast", message, s.add, module, (main, short), causes)
+        key = "add.channel" if layout.spatial_dims else "add.channel_flat"
+        message = ctx.t(key, module=where, mc=mc, sc=sc, unit=unit, kind=kind_word,
+                        ms=spatial_text(main, layout), ss=spatial_text(short, layout))
+        return _finding("channel_mismatch", message, s.add, module, (main, short), causes)
+    if raised:
+        message = ctx.t("add.spatial", module=where, ms=spatial_text(main, layout),
+                        ss=spatial_text(short, layout), kind=kind_word, mc=mc, unit=unit)
+        return _finding("spatial_mismatch", message, s.add, module, (main, short), causes)
+    return _check_spatial_broadcast(ctx, s, layout, main, short, where, module, kind_word, causes)
+
+
+def _check_spatial_broadcast(ctx, s, layout: Layout, main, short, where, module, kind_word,
+                             causes) -> Optional[Finding]:
+    main_ones = [d for d in layout.spatial_dims if main[d] == 1 and short[d] != 1]
+    short_ones = [d for d in layout.spatial_dims if short[d] == 1 and main[d] != 1]
+    if not main_ones and not short_ones:
+        return None  # only the batch dim differs
+    if main_ones and short_ones:
+        return None  # both sides expand: an outer sum (relative-position terms)
+    probe = ctx.probe()
+    main_node, short_node = _operands(s)
+    pm = probe.shape(main_node.name) if probe else None
+    ps = probe.shape(short_node.name) if probe else None
+    probe_failed_before = probe is not None and _failed_before(ctx, probe, s.add)
+    if pm is not None and ps is not None and not probe_failed_before:
+        small = pm if main_ones else ps
+        ones = main_ones or short_ones
+        if all(small[d] == 1 for d in ones):
+            return None  # stays size 1 at any size: a pooled context, by design
+        message = ctx.t("add.spatial_silent", module=where, ms=spatial_text(main, layout),
+                        ss=spatial_text(short, layout), kind=kind_word,
+                        pm=format_shape(pm), ps=format_shape(ps))
+        return _finding("spatial_mismatch", message, s.add, module, (main, short), causes)
+    side = "main" if main_ones else "shortcut"
+    small, big = (main, short) if main_ones else (short, main)
+    message = ctx.t("add.suspicious", module=where, side=ctx.t(f"side.{side}"),
+                    small=format_shape(small), big=format_shape(big))
+    return _finding("suspicious_broadcast", message, s.add, module, (main, short), causes)
+
+
+def _failed_before(ctx: Context, probe: Propagation, add: fx.Node) -> bool:
+    """A probe failure upstream of `add` (other than a residual add) voids its verdict."""
+    for node in ctx.gm.graph.nodes:
+        if node is add:
+            return False
+        failure = probe.results.get(node.name)
+        if failure is not None and failure.failure is not None and failure.failure.kind != "add":
+            return True
+    return False
+
+
+def _operands(s: ResidualStructure) -> tuple[fx.Node, fx.Node]:
+    a, b = add_operands(s.add)  # type: ignore[misc]
+    return (a, b) if s.main_operand == 0 else (b, a)
+
+
+def explain(ctx: Context, s: ResidualStructure, layout: Layout) -> list[str]:
+    """Which layers changed the shape on each branch, relative to the block's module."""
+    prefix = owner_module(s.add)
+    unit = ctx.t("unit.channels" if layout.name not in ("tokens", "features") else "unit.features")
+    notes = collapse_repeats(_branch_changes(ctx, s.main_branch, prefix, layout, unit))
+    fork_shape = ctx.shape(s.fork)
+    if not s.shortcut_branch and fork_shape is not None and len(fork_shape) == len(
+            ctx.shape(_operands(s)[0]) or ()):
+        notes.append(ctx.t("cause.identity", c=layout.channels(fork_shape), unit=unit,
+                           s=spatial_text(fork_shape, layout) or "-"))
+    else:
+        changes = collapse_repeats(_branch_changes(ctx, s.shortcut_branch, prefix, layout, unit))
+        if not changes and fork_shape is not None and len(fork_shape) == len(layout.spatial_dims) + (
+                2 if layout.name != "features" else 1):
+            notes.append(ctx.t("cause.shortcut_keeps", c=layout.channels(fork_shape), unit=unit,
+                               s=spatial_text(fork_shape, layout) or "-"))
+        notes.extend(changes)
+    return notes
+
+
+def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str) -> list[str]:
+    notes = []
+    for node in branch:
+        if node.op not in ("call_module", "call_function", "call_method"):
+            continue
+        out = ctx.shape(node)
+        inputs = [n for n in node.all_input_nodes if ctx.shape(n) is not None]
+        if out is None or not inputs:
+            continue
+        before = ctx.shape(inputs[0])
+        if before is None or len(before) != len(out) or max(
+                layout.spatial_dims + (layout.channel_dim,)) >= len(out):
+            continue
+        name = _relative(layer_path(node) if node.op == "call_module" else node.name, prefix)
+        merges = node.op == "call_function" and getattr(node.target, "__name__", "") in (
+            "cat", "concat", "stack")
+        if layout.channels(before) != layout.channels(out) and not merges:
+            notes.append(ctx.t("cause.channels", layer=name, unit=unit,
+                               a=layout.channels(before), b=layout.channels(out)))
+        sb, so = layout.spatial(before), layout.spatial(out)
+        if sb != so:
+            key = "cause.stride" if all(a >= b for a, b in zip(sb, so)) else "cause.upsample"
+            notes.append(ctx.t(key, layer=name, a=spatial_text(before, layout),
+                               b=spatial_text(out, layout)))
+    return notes
+
+
+def collapse_repeats(notes: list[str]) -> list[str]:
+    """Fold runs of notes that differ only in a layer index ("convs.0" ... "convs.31").
+
+    >>> collapse_repeats(["g.convs.0 downsamples 4x4 -> 2x2", "g.convs.1 downsamples 4x4 -> 2x2"])
+    ['g.convs.0-1 downsamples 4x4 -> 2x2']
+    """
+    folded: list[str] = []
+    run: list[tuple[str, int, str]] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            head, first, rest = run[0]
+            folded.append(f"{head}{first}-{run[-1][1]}{rest}")
+        elif run:
+            folded.append(f"{run[0][0]}{run[0][1]}{run[0][2]}")
+        run.clear()
+
+    for note in notes:
+        match = _INDEXED.match(note)
+        if match is None:
+            flush()
+            folded.append(note)
+            continue
+        item = (match.group(1), int(match.group(2)), match.group(3))
+        if run and (run[-1][0], run[-1][2]) == (item[0], item[2]) and run[-1][1] + 1 == item[1]:
+            run.append(item)
+        else:
+            flush()
+            run.append(item)
+    flush()
+    return folded
+
+
+_INDEXED = re.compile(r"^(\S*?\.)(\d+)(\s.*)$")
+
+
+def _relative(path: str, prefix: str) -> str:
+    if prefix and path.startswith(prefix + "."):
+        return path[len(prefix) + 1:]
+    return path
+
+
+def check_failures(ctx: Context, residual_adds: set[str]) -> list[Finding]:
+    """Findings for layers and operations that failed during propagation.
+
+    Residual adds are judged by `check_residual_add`; cascades ("skipped") are not
+    findings of their own.
+    """
+    findings = []
+    for node in ctx.gm.graph.nodes:
+        result = ctx.prop.results.get(node.name)
+        failure = result.failure if result else None
+        if failure is None or failure.kind == "skipped" or node.name in residual_adds:
+            continue
+        if failure.kind == "layer" and failure.expectation is not None:
+            module = ctx.module(node)
+            want = failure.expectation
+            got = failure.operand_shapes[0]
+            expected = list(got)
+            expected[want.dim] = want.size
+            message = ctx.t("layer", layer=layer_path(node), type=_describe(module),
+                            want=want.size, what=ctx.t(f"unit.{want.what}"),
+                            got=got[want.dim], shape=format_shape(got))
+            findings.append(_finding("layer_mismatch", message, node, layer_path(node),
+                                     (got, tuple(expected))))
+            continue
+        module = owner_module(node)
+        message = ctx.t("op", op=_op_name(node), module=module or ctx.t("top"),
+                        error=failure.message)
+        findings.append(_finding("op_failure", message, node, module, failure.operand_shapes))
+    return findings
+
+
+def _describe(module: Optional[nn.Module]) -> str:
+    if module is None:
+        return "?"
+    if isinstance(module, nn.modules.conv._ConvNd):
+        k = "x".join(str(v) for v in module.kernel_size)
+        s = module.stride[0] if len(set(module.stride)) == 1 else module.stride
+        groups = f", groups={module.groups}" if module.groups > 1 else ""
+        return f"{type(module).__name__} {k}/{s}, {module.in_channels}->{module.out_channels}{groups}"
+    return type(module).__name__
+
+
+def _op_name(node: fx.Node) -> str:
+    target = node.target
+    name = target if isinstance(target, str) else getattr(target, "__name__", str(target))
+    return f"{name} ({node.name})"
+
+
+def input_error(ctx: Context, findings: list[Finding]) -> Optional[Finding]:
+    """A layer mismatch on a layer fed directly by a model input: the input is wrong."""
+    for finding in findings:
+        if finding.kind != "layer_mismatch":
+            continue
+        node = next(n for n in ctx.gm.graph.nodes if n.name == finding.node)
+        if any(n.op == "placeholder" for n in node.all_input_nodes):
+            return finding
+    return None
+
+
+def input_message(ctx: Context, finding: Finding) -> str:
+    """The one-paragraph text of an input that does not fit the first layer."""
+    node = next(n for n in ctx.gm.graph.nodes if n.name == finding.node)
+    failure = ctx.prop.results[node.name].failure
+    want = failure.expectation
+    got = failure.operand_shapes[0]
+    return ctx.t("input", shape=format_shape(got), layer=layer_path(node),
+                 type=_describe(ctx.module(node)), want=want.size,
+                 what=ctx.t(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])
+
+
+__all__ = ["Context", "check_residual_add", "check_failures", "explain", "input_error",
+           "input_message", "Location"]

@@ -1,0 +1,146 @@
+"""Projection shortcuts that repair mismatched residual adds, proven on the traced graph.
+
+For a mismatched add, the fix replaces its shortcut by a projection of the block's input
+(the fork): a 1x1 convolution with the stride that the main branch applied, then batch
+norm (the ResNet paper's option B), or a `Linear` for token tensors. It is inserted into a
+copy of the traced graph and shapes are propagated again; a fix is `verified` when its add
+is then clean and nothing new broke.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.fx as fx
+import torch.nn as nn
+
+from shapecheck.layout import layout_of
+from shapecheck.report import Finding, Fix, Report, ResidualAdd
+
+Shape = tuple[int, ...]
+FIXABLE = frozenset({"channel_mismatch", "spatial_mismatch", "broadcast"})
+_CONV = {3: (nn.Conv1d, nn.BatchNorm1d), 4: (nn.Conv2d, nn.BatchNorm2d),
+         5: (nn.Conv3d, nn.BatchNorm3d)}
+
+
+def projection_stride(fork: tuple[int, ...], main: tuple[int, ...]):
+    """The stride taking spatial size `fork` to `main` with a 1x1 conv, or None.
+
+    A 1x1 conv with stride s gives ceil(n / s), as does a padded 3x3 conv: odd sizes work.
+
+    >>> projection_stride((56, 56), (28, 28)), projection_stride((7, 7), (4, 4))
+    (2, 2)
+    """
+    strides = []
+    for n, m in zip(fork, main):
+        if m <= 0 or m > n:
+            return None
+        s = max(1, round(n / m))
+        if math.ceil(n / s) != m:
+            return None
+        strides.append(s)
+    if not strides:
+        return 1
+    return strides[0] if len(set(strides)) == 1 else tuple(strides)
+
+
+def propose_fix(finding: Finding, fork_shape: Optional[Shape], main_shape: Optional[Shape],
+                tokens: bool) -> Optional[Fix]:
+    """The projection that maps the block's input to the main branch's shape, unverified.
+
+    >>> f = Finding("SC101", "channel_mismatch", "error", "", "layer2.0", None)
+    >>> propose_fix(f, (1, 256, 56, 56), (1, 512, 28, 28), tokens=False).code
+    'nn.Sequential(nn.Conv2d(256, 512, kernel_size=1, stride=2, bias=False), nn.BatchNorm2d(512))'
+    """
+    if finding.kind not in FIXABLE or fork_shape is None or main_shape is None:
+        return None
+    if len(fork_shape) != len(main_shape):
+        return None
+    layout = layout_of(main_shape, channels_first=not tokens)
+    c_in, c_out = layout.channels(fork_shape), layout.channels(main_shape)
+    if c_out == 1 and c_in > 1 and finding.kind == "broadcast":
+        return None  # the main branch is the odd one out: no shortcut can fix that
+    if layout.name in ("tokens", "features"):
+        if layout.spatial(fork_shape) != layout.spatial(main_shape):
+            return None
+        return Fix("linear", c_in, c_out, 1, f"nn.Linear({c_in}, {c_out})")
+    stride = projection_stride(layout.spatial(fork_shape), layout.spatial(main_shape))
+    if stride is None or len(main_shape) not in _CONV:
+        return None
+    conv, norm = (cls.__name__ for cls in _CONV[len(main_shape)])
+    stride_text = "" if stride == 1 else f", stride={stride}"
+    code = (f"nn.Sequential(nn.{conv}({c_in}, {c_out}, kernel_size=1{stride_text}, bias=False), "
+            f"nn.{norm}({c_out}))")
+    return Fix("projection", c_in, c_out, stride, code)
+
+
+def fix_module(fix: Fix, rank: int) -> nn.Module:
+    """The fix as a module on the meta device (no memory); `rank` of the tensors it maps."""
+    with torch.device("meta"):
+        if fix.kind == "linear":
+            return nn.Linear(fix.in_channels, fix.out_channels)
+        conv, norm = _CONV[rank]
+        return nn.Sequential(conv(fix.in_channels, fix.out_channels, kernel_size=1,
+                                  stride=fix.stride, bias=False), norm(fix.out_channels))
+
+
+def insert_fixes(gm: fx.GraphModule, plans: Sequence[tuple[int, Fix, ResidualAdd, int]]
+                 ) -> fx.GraphModule:
+    """A copy of `gm` with each planned projection feeding its add's shortcut operand.
+
+    `plans` holds (finding index, fix, residual add, tensor rank). Submodules are shared
+    with `gm`, so the copy costs no weights.
+    """
+    graph = fx.Graph()
+    mapping: dict[fx.Node, fx.Node] = {}
+    output = graph.graph_copy(gm.graph, mapping)
+    graph.output(output)
+    patched = fx.GraphModule(gm, graph, class_name=type(gm).__name__)
+    by_name = {n.name: n for n in graph.nodes}
+    for index, fix, residual, rank in plans:
+        add, fork = by_name[residual.node], by_name[residual.fork]
+        name = f"shapecheck_fix_{index}"
+        patched.add_submodule(name, fix_module(fix, rank))
+        with graph.inserting_after(fork):
+            projection = graph.call_module(name, (fork,))
+        projection.meta["shapecheck_fix_for"] = residual.node
+        projection.meta["nn_module_stack"] = dict(add.meta.get("nn_module_stack", {}))
+        shortcut_index = 1 - residual.main_operand
+        args = list(add.args)
+        args[shortcut_index] = projection
+        add.args = tuple(args)
+    graph.lint()
+    patched.recompile()
+    return patched
+
+
+def apply_fixes(gm: fx.GraphModule, report: Report,
+                findings: Optional[Sequence[Finding]] = None) -> fx.GraphModule:
+    """A copy of the traced graph with the fix of each given finding applied.
+
+    Example:
+        >>> import shapecheck
+        >>> class Bad(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.conv = nn.Conv2d(4, 8, 3, stride=2, padding=1)
+        ...     def forward(self, x):
+        ...         return self.conv(x) + x
+        >>> report = shapecheck.check(Bad(), (1, 4, 8, 8))
+        >>> gm = apply_fixes(report.graph_module, report)
+        >>> [n.target for n in gm.graph.nodes if n.op == "call_module"]
+        ['conv', 'shapecheck_fix_0']
+    """
+    chosen = report.findings if findings is None else findings
+    adds = {a.node: a for a in report.residual_adds}
+    plans = []
+    for finding in chosen:
+        residual = adds.get(finding.node or "")
+        if finding.fix is None or residual is None:
+            continue
+        index = report.findings.index(finding)
+        fork_shape = report.nodes[residual.fork].shape
+        plans.append((index, finding.fix, residual, len(fork_shape or ())))
+    return insert_fixes(gm, plans)

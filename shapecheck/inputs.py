@@ -1,0 +1,75 @@
+"""Example inputs: from shapes, tensors, or a default read off the model's first layer."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+import torch.nn as nn
+
+Shape = tuple[int, ...]
+
+
+class InputError(ValueError):
+    """The example inputs cannot be understood (not shapes, not tensors)."""
+
+
+def default_input_shape(model: nn.Module) -> Optional[tuple[Shape, torch.dtype]]:
+    """A plausible input for `model`, read off its first conv, linear or embedding layer.
+
+    >>> default_input_shape(nn.Sequential(nn.Conv2d(3, 8, 3)))
+    ((1, 3, 224, 224), torch.float32)
+    """
+    for module in model.modules():
+        if isinstance(module, nn.modules.conv._ConvNd) and not isinstance(
+                module, nn.modules.lazy.LazyModuleMixin):
+            spatial = (224,) * len(module.kernel_size)
+            return (1, module.in_channels) + spatial, torch.float32
+        if isinstance(module, nn.Linear) and not isinstance(module, nn.LazyLinear):
+            return (1, module.in_features), torch.float32
+        if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+            return (1, 128), torch.long
+    return None
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, (tuple, list, torch.Size)) and len(value) > 0 and all(
+        isinstance(d, int) and not isinstance(d, bool) for d in value)
+
+
+def example_tensors(model: nn.Module, inputs: Any) -> tuple[list[torch.Tensor], list[str]]:
+    """Meta tensors for `inputs` (a shape, shapes, a tensor or tensors) and notes to show.
+
+    >>> tensors, notes = example_tensors(nn.Linear(4, 2), (3, 4))
+    >>> [tuple(t.shape) for t in tensors], notes
+    ([(3, 4)], [])
+    """
+    notes: list[str] = []
+    if inputs is None:
+        guess = default_input_shape(model)
+        if guess is None:
+            raise InputError("no example input was given and none could be inferred from the "
+                             "model's layers; pass an input shape such as (1, 3, 224, 224)")
+        shape, dtype = guess
+        notes.append(f"no input shape given: assumed {tuple(shape)} from the first layer")
+        return [torch.empty(shape, dtype=dtype, device="meta")], notes
+    if isinstance(inputs, torch.Tensor):
+        return [_meta_like(inputs)], notes
+    if _is_shape(inputs):
+        return [torch.empty(tuple(inputs), device="meta")], notes
+    if isinstance(inputs, (list, tuple)) and inputs:
+        tensors = []
+        for item in inputs:
+            if isinstance(item, torch.Tensor):
+                tensors.append(_meta_like(item))
+            elif _is_shape(item):
+                tensors.append(torch.empty(tuple(item), device="meta"))
+            else:
+                raise InputError(f"an example input must be a shape or a tensor, not {item!r}")
+        return tensors, notes
+    raise InputError(f"example inputs must be a shape such as (1, 3, 224, 224), a list of "
+                     f"shapes, or tensors; got {inputs!r}")
+
+
+def _meta_like(tensor: torch.Tensor) -> torch.Tensor:
+    return torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")

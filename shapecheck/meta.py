@@ -1,0 +1,81 @@
+"""Running a model on meta tensors without touching the user's weights.
+
+Shape propagation needs every parameter on the `meta` device (no memory, no compute). A
+model built elsewhere keeps its real weights: they are swapped for meta twins only for the
+duration of a pass, and the original objects are put back afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+
+
+def to_meta(tensor: torch.Tensor) -> torch.Tensor:
+    """A meta tensor with the same shape and dtype (the tensor itself if already meta).
+
+    >>> to_meta(torch.zeros(2, 3)).device.type
+    'meta'
+    """
+    if tensor.device.type == "meta":
+        return tensor
+    return torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
+
+
+@contextlib.contextmanager
+def meta_weights(model: nn.Module) -> Iterator[nn.Module]:
+    """Temporarily replace every non-meta parameter and buffer of `model` by a meta twin.
+
+    >>> m = nn.Linear(2, 3)
+    >>> with meta_weights(m):
+    ...     m.weight.device.type
+    'meta'
+    >>> m.weight.device.type
+    'cpu'
+    """
+    swapped: list[tuple[dict, str, torch.Tensor]] = []
+    try:
+        for module in model.modules():
+            for store in (module._parameters, module._buffers):
+                for name, value in list(store.items()):
+                    if value is None or value.device.type == "meta" or _is_lazy(value):
+                        continue
+                    twin = to_meta(value)
+                    if isinstance(value, nn.Parameter):
+                        twin = nn.Parameter(twin, requires_grad=value.requires_grad)
+                    swapped.append((store, name, value))
+                    store[name] = twin
+        yield model
+    finally:
+        for store, name, value in reversed(swapped):
+            store[name] = value
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Temporarily put every submodule in eval mode, restoring each one's own flag after.
+
+    Shapes do not depend on the mode, but train-mode BatchNorm refuses a batch of one
+    on 1x1 maps, and confirm runs in eval mode: tracing in the same mode keeps the
+    two graphs identical.
+    """
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        yield model
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+def _is_lazy(value: torch.Tensor) -> bool:
+    return isinstance(value, nn.parameter.UninitializedTensorMixin)
+
+
+def has_lazy_modules(model: nn.Module) -> bool:
+    """True when some parameter is still uninitialised (nn.Lazy* before a first call)."""
+    return any(_is_lazy(p) for p in model.parameters()) or any(
+        _is_lazy(b) for b in model.buffers())
