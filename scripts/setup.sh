@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Idempotent set-up: a virtual environment with torch's CPU build, the project, its test
+# tools, torchvision/timm for the third-party model tests, and Graphviz's `dot` if it can be
+# installed. Safe to run again: finished steps are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.shapecheck-setup
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ scripts/setup.sh -nt "$STAMP" ]; then
+  # torch first, pinned: an unpinned torch resolves to a multi-GB CUDA build
+  if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+    echo "setup: installing torch==2.13.0 (CPU build)"
+    $PIP install torch==2.13.0
+  fi
+  echo "setup: installing shapecheck and its test tools"
+  $PIP install -e ".[test]" pytest-xdist
+  # torchvision/timm are pinned to releases matching torch 2.13 and installed without their
+  # dependencies, so they can never replace torch; their own light needs are listed here.
+  if ! "$VENV/bin/python" -c "import importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('timm')" 2>/dev/null; then
+    echo "setup: installing torchvision==0.28.0 and timm==1.0.31 (for third-party model tests)"
+    $PIP install --no-deps torchvision==0.28.0 timm==1.0.31 \
+      || echo "setup: torchvision/timm unavailable; their tests will be skipped"
+    $PIP install numpy pillow pyyaml huggingface_hub safetensors || true
+  fi
+  "$VENV/bin/python" - <<'PY'
+import torch
+if torch.version.cuda is not None and not torch.cuda.is_available():
+    print(f"setup: warning: torch {torch.__version__} is a CUDA build on a machine without CUDA")
+PY
+  touch "$STAMP"
+fi
+
+if ! command -v dot >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Graphviz (apt-get install graphviz)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+      || echo "setup: Graphviz could not be installed; graphs will be written as .dot files"
+  else
+    echo "setup: Graphviz's dot is not installed; graphs will be written as .dot files" \
+         "(install it with your package manager, e.g. 'apt-get install graphviz')"
+  fi
+fi
