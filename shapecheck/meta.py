@@ -12,6 +12,7 @@ from typing import Iterator
 
 import torch
 import torch.nn as nn
+from torch.overrides import TorchFunctionMode
 
 
 def to_meta(tensor: torch.Tensor) -> torch.Tensor:
@@ -79,3 +80,29 @@ def has_lazy_modules(model: nn.Module) -> bool:
     """True when some parameter is still uninitialised (nn.Lazy* before a first call)."""
     return any(_is_lazy(p) for p in model.parameters()) or any(
         _is_lazy(b) for b in model.buffers())
+
+
+class _SkipInitOnMeta(TorchFunctionMode):
+    """Weight initialisation on meta tensors computes nothing anyone reads, yet each call
+    runs a meta kernel (the first one imports torch's meta registrations and torch._dynamo,
+    seconds). In-place ops on meta tensors during construction return their input as is."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if (name.endswith("_") and not name.startswith("__") and args
+                and isinstance(args[0], torch.Tensor) and args[0].device.type == "meta"):
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def skip_init_on_meta() -> Iterator[None]:
+    """Build models on meta without running their (meaningless) weight initialisation.
+
+    >>> with torch.device("meta"), skip_init_on_meta():
+    ...     layer = nn.Linear(4096, 4096)
+    >>> layer.weight.device.type
+    'meta'
+    """
+    with _SkipInitOnMeta():
+        yield

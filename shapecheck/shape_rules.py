@@ -129,6 +129,39 @@ def _flatten_shape(shape: Shape, start: int, end: int) -> Shape:
     return shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:]
 
 
+def _cat(args: tuple, kwargs: dict) -> Any:
+    tensors = args[0]
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    if not isinstance(tensors, (list, tuple)) or not tensors or not all(
+            isinstance(t, torch.Tensor) for t in tensors) or set(kwargs) - {"dim"}:
+        return NO_RULE
+    first = tensors[0]
+    rank = first.dim()
+    if rank == 0 or any(t.dim() != rank for t in tensors):
+        return NO_RULE
+    dim %= rank
+    for t in tensors[1:]:
+        for d in range(rank):
+            if d != dim and t.shape[d] != first.shape[d]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
+                                   f"Expected size {first.shape[d]} but got size {t.shape[d]} "
+                                   f"for tensor number {tensors.index(t)} in the list.")
+    shape = list(first.shape)
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    return _empty(shape, first)
+
+
+def _reduce(args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    dims = args[1] if len(args) > 1 else kwargs.get("dim")
+    keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+    if dims is None or set(kwargs) - {"dim", "keepdim"} or not x.is_floating_point():
+        return NO_RULE
+    dims = {d % x.dim() for d in (dims if isinstance(dims, (tuple, list)) else (dims,))}
+    shape = [1 if d in dims else n for d, n in enumerate(x.shape) if keepdim or d not in dims]
+    return _empty(shape, x)
+
+
 def module_rule(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     """The output of `module(*args)` on meta, by formula, or NO_RULE.
 
@@ -198,6 +231,15 @@ def call_rule(target: Any, method: bool, args: tuple, kwargs: dict) -> Any:
         if kwargs.get("inplace") or (method and str(target).endswith("_")) or target is torch.relu_:
             return x
         return _empty(x.shape, x)
+    if not method and target in (torch.cat, torch.concat):
+        return _cat(args, kwargs)
+    if (method and target in ("mean", "sum", "amax", "amin")) or (
+            not method and target in (torch.mean, torch.sum, torch.amax, torch.amin)):
+        return _reduce(args, kwargs)
+    if not method and target is F.adaptive_avg_pool2d and x.dim() == 4 and len(args) == 2:
+        size = args[1]
+        size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+        return _empty((*x.shape[:2], *[n if s is None else s for n, s in zip(x.shape[2:], size)]), x)
     if not method and target is torch.flatten:
         start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
         end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
