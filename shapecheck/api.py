@@ -105,6 +105,12 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
     findings.sort(key=lambda f: order.get(f.node or "", -1))
     report.timings["diagnose"] = time.perf_counter() - clock
 
+    unsupported = [n for n, f in prop.failures.items() if f.kind == "unsupported"]
+    if unsupported:
+        report.notes.append(
+            f"{len(unsupported)} operation(s) need real tensor values and were not evaluated "
+            f"(first: {unsupported[0]}: {prop.failures[unsupported[0]].message}); shapes after "
+            f"them are unknown")
     report.nodes = _node_infos(gm, prop)
     report.output_shapes = list(prop.outputs)
     report.macs = sum(info.macs for info in report.nodes.values())
@@ -190,9 +196,10 @@ def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, main_operand,
         return findings
     patched = insert_fixes(gm, plans)
     after = propagate_shapes(patched, tensors, main_operand)
-    before_failures = {name for name, f in ctx.prop.failures.items() if f.kind != "skipped"}
+    quiet = ("skipped", "unsupported")
+    before_failures = {name for name, f in ctx.prop.failures.items() if f.kind not in quiet}
     new_failures = {name for name, f in after.failures.items()
-                    if f.kind != "skipped" and name not in before_failures}
+                    if f.kind not in quiet and name not in before_failures}
     report.patched_graph_module = patched
     result = list(findings)
     patched_nodes = {n.name: n for n in patched.graph.nodes}

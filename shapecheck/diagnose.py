@@ -246,7 +246,7 @@ def check_failures(ctx: Context, residual_adds: set[str]) -> list[Finding]:
     for node in ctx.gm.graph.nodes:
         result = ctx.prop.results.get(node.name)
         failure = result.failure if result else None
-        if failure is None or failure.kind == "skipped" or node.name in residual_adds:
+        if failure is None or failure.kind in ("skipped", "unsupported") or node.name in residual_adds:
             continue
         if failure.kind == "layer" and failure.expectation is not None:
             module = ctx.module(node)

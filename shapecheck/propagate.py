@@ -36,7 +36,8 @@ UNKNOWN = _Unknown()
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a node failed: kind is add, layer, op or skipped."""
+    """Why a node failed: add, layer, op, skipped (an input failed) or unsupported (the op
+    cannot run without real values)."""
 
     kind: str
     message: str
@@ -149,6 +150,10 @@ class ShapePropagation(fx.Interpreter):
                                   substituted=substitute is not None)
                 return (UNKNOWN if substitute is None else substitute), failure
         operands = tuple(_shape(v) for v in tree_flatten(args)[0] if isinstance(v, torch.Tensor))
+        if _needs_values(exc):
+            # no meta kernel, or the op reads tensor values: a limit of static analysis,
+            # not a bug in the model
+            return UNKNOWN, Failure("unsupported", message, operands)
         return UNKNOWN, Failure("op", message, operands)
 
 
@@ -162,6 +167,12 @@ def _result(value, failure: Optional[Failure]) -> NodeResult:
     tensors = [v for v in tree_flatten(value)[0] if isinstance(v, torch.Tensor)]
     dtype = str(tensors[0].dtype).replace("torch.", "") if tensors else None
     return NodeResult(tuple(tuple(t.shape) for t in tensors), dtype, failure)
+
+
+def _needs_values(exc: Exception) -> bool:
+    text = str(exc)
+    return isinstance(exc, NotImplementedError) or "meta tensor" in text or (
+        "data-dependent" in text) or "Cannot copy out of meta" in text
 
 
 def _first_line(exc: Exception) -> str:

@@ -341,3 +341,22 @@ def test_inputs_are_inferred_when_not_given():
 
 def test_report_is_a_report():
     assert isinstance(shapecheck.check(nn.Conv2d(3, 8, 3), (1, 3, 32, 32)), Report)
+
+
+class ValueDependent(nn.Module):
+    """`nonzero` needs real values: static analysis says so instead of reporting a bug."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.relu(y) + y, torch.nonzero(y)
+
+
+def test_ops_that_need_values_are_a_note_not_an_error():
+    report = shapecheck.check(ValueDependent(), (1, 3, 8, 8))
+    assert report.findings == [] and report.error is None
+    assert any("need real tensor values" in note for note in report.notes)
+    assert report.output_shapes[0] == (1, 8, 8, 8) and report.output_shapes[1] is None
