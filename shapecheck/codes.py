@@ -61,3 +61,10 @@ def matches(code: str, patterns: list[str] | tuple[str, ...]) -> bool:
     (True, False)
     """
     return any(code.startswith(p.strip().upper()) for p in patterns if p.strip())
+
+
+def markdown_table() -> str:
+    """The code registry as a Markdown table (the README's table is checked against it)."""
+    rows = ["| code | kind | severity | what it means |", "| --- | --- | --- | --- |"]
+    rows += [f"| {c.code} | `{c.kind}` | {c.severity} | {c.description} |" for c in CODES]
+    return "\n".join(rows)

@@ -140,15 +140,32 @@ def _cat(args: tuple, kwargs: dict) -> Any:
     if rank == 0 or any(t.dim() != rank for t in tensors):
         return NO_RULE
     dim %= rank
-    for t in tensors[1:]:
+    for number, t in enumerate(tensors[1:], start=1):
         for d in range(rank):
             if d != dim and t.shape[d] != first.shape[d]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. "
                                    f"Expected size {first.shape[d]} but got size {t.shape[d]} "
-                                   f"for tensor number {tensors.index(t)} in the list.")
+                                   f"for tensor number {number} in the list.")
     shape = list(first.shape)
     shape[dim] = sum(t.shape[dim] for t in tensors)
     return _empty(shape, first)
+
+
+def _chunk(args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    chunks = args[1] if len(args) > 1 else kwargs.get("chunks")
+    dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
+    if not isinstance(chunks, int) or chunks < 1 or x.dim() == 0:
+        return NO_RULE
+    dim %= x.dim()
+    size = x.shape[dim]
+    step = max(1, math.ceil(size / chunks))
+    pieces = []
+    for start in range(0, size, step):
+        shape = list(x.shape)
+        shape[dim] = min(step, size - start)
+        pieces.append(_empty(shape, x))
+    return tuple(pieces)
 
 
 def _reduce(args: tuple, kwargs: dict) -> Any:
@@ -210,6 +227,8 @@ def call_rule(target: Any, method: bool, args: tuple, kwargs: dict) -> Any:
     >>> call_rule(operator.add, False, (torch.empty(2, 3, device="meta"), torch.empty(1, 3, device="meta")), {}).shape
     torch.Size([2, 3])
     """
+    if not method and target in (torch.cat, torch.concat) and args:
+        return _cat(args, kwargs)
     if not args or not isinstance(args[0], torch.Tensor):
         return NO_RULE
     x = args[0]
@@ -231,8 +250,8 @@ def call_rule(target: Any, method: bool, args: tuple, kwargs: dict) -> Any:
         if kwargs.get("inplace") or (method and str(target).endswith("_")) or target is torch.relu_:
             return x
         return _empty(x.shape, x)
-    if not method and target in (torch.cat, torch.concat):
-        return _cat(args, kwargs)
+    if target == "chunk" if method else target is torch.chunk:
+        return _chunk(args, kwargs)
     if (method and target in ("mean", "sum", "amax", "amin")) or (
             not method and target in (torch.mean, torch.sum, torch.amax, torch.amin)):
         return _reduce(args, kwargs)
