@@ -1,0 +1,398 @@
+"""SARIF 2.1.0 output, in the subset GitHub code scanning turns into alerts.
+
+One run; `tool.driver.rules` is generated from `shapecheck.codes.CODES` plus SC001 (a
+target that could not be analysed). Every finding is a result with its rule, level, a
+message naming both shapes and the proposed fix, the user's file and line (relative to
+`%SRCROOT%`, so the same alert matches across runs and machines), the module path as a
+logical location, and a `partialFingerprints` entry that does not depend on the line.
+
+A target that could not be analysed is reported twice on purpose: as an SC001 *result*,
+because results are what GitHub shows (an alert, and an annotation on the pull request's
+diff at the failing line), and as a `toolExecutionNotifications` entry with
+`executionSuccessful: false`, which is where SARIF viewers look for tool failures but which
+GitHub shows at most on its tool-status page.
+
+The helpers `split_target`, `relative_path`, `shapes_text` and `fix_text` are shared with
+the GitHub-annotation reporter and `shapecheck.testing`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+from typing import Any, Optional
+from urllib.parse import quote
+
+from shapecheck import __version__
+from shapecheck.codes import CODES, Code
+from shapecheck.report import Finding, Fix, Location, Report, format_shape
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+                "sarif-schema-2.1.0.json")
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "shapecheckFinding/v1"
+FALLBACK_INFORMATION_URI = "https://pypi.org/project/shapecheck/"
+
+# Not in codes.py: it describes the tool failing on a target, not a finding in a model.
+TARGET_ERROR = Code(
+    "SC001", "target_error", "error", "Target could not be analysed",
+    "shapecheck could not load, build, trace or feed the model (a syntax or import error, a "
+    "constructor that raises, no model found, or an input that does not fit). Nothing in "
+    "this target was checked, so its shape bugs, if any, are not reported.")
+
+_LEVELS = {"error": "error", "warning": "warning"}  # anything else becomes "note"
+
+# What to do about each kind; shown as the rule's help on the alert page.
+_HELP = {
+    "channel_mismatch": "Give the shortcut a projection whenever the main branch changes the "
+                        "channel count or the stride, as torchvision does: `if stride != 1 or "
+                        "in_channels != out_channels: shortcut = nn.Sequential(nn.Conv2d("
+                        "in_channels, out_channels, 1, stride, bias=False), "
+                        "nn.BatchNorm2d(out_channels))`. Each alert names the exact layer.",
+    "spatial_mismatch": "Give the shortcut the main branch's stride (a 1x1 convolution with "
+                        "stride, or pooling followed by a 1x1 convolution). Each alert names "
+                        "the exact layer.",
+    "broadcast": "Make both operands of the add have the same channel count: a projection "
+                 "shortcut (1x1 convolution + BatchNorm) to the main branch's channels.",
+    "suspicious_broadcast": "If the size-1 spatial operand is a pooled context by design, "
+                            "ignore this rule for the model; otherwise add the stride or "
+                            "pooling that the other operand is missing.",
+    "layer_mismatch": "Make the layer's in_channels / in_features equal to what the layer "
+                      "before it produces; the alert gives both numbers.",
+    "op_failure": "The operands of this operation disagree; the alert gives their shapes.",
+    "target_error": "Fix the error named in the alert (file and line included), or run "
+                    "`shapecheck --verbose TARGET` locally for the full traceback.",
+}
+_SHAPE_LABELS = (("SC1", ("main branch", "shortcut")), ("SC201", ("received", "expected")))
+
+
+def split_target(target: str) -> tuple[str, Optional[str]]:
+    """`path.py:NAME` -> (path, NAME); a bare path or model name -> (target, None).
+
+    Example:
+        >>> split_target("models/resnet.py:resnet50")
+        ('models/resnet.py', 'resnet50')
+        >>> split_target("C:/models/resnet.py")
+        ('C:/models/resnet.py', None)
+    """
+    head, sep, tail = target.rpartition(":")
+    if sep and head.endswith(".py") and tail.isidentifier():
+        return head, tail
+    return target, None
+
+
+def default_root() -> str:
+    """The directory reported paths are relative to: the GitHub workspace, else the cwd."""
+    return os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+
+
+def relative_path(path: str, root: Optional[str] = None) -> Optional[str]:
+    """`path` (absolute, or relative to the cwd) as a POSIX path relative to `root`.
+
+    None when the file lies outside `root`.
+
+    Example:
+        >>> relative_path("/repo/models/resnet.py", root="/repo")
+        'models/resnet.py'
+        >>> relative_path("/elsewhere/resnet.py", root="/repo") is None
+        True
+    """
+    root = os.path.abspath(root or default_root())
+    absolute = os.path.abspath(path)
+    if absolute != root and not absolute.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return PurePosixPath(*Path(os.path.relpath(absolute, root)).parts).as_posix()
+
+
+def artifact_location(path: str, root: Optional[str] = None) -> dict[str, str]:
+    """SARIF artifactLocation: relative to %SRCROOT% when under `root`, else a file URI.
+
+    Example:
+        >>> artifact_location("/repo/my models/net.py", root="/repo")
+        {'uri': 'my%20models/net.py', 'uriBaseId': '%SRCROOT%'}
+    """
+    relative = relative_path(path, root)
+    if relative is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
+    return {"uri": quote(relative, safe="/"), "uriBaseId": SRCROOT}
+
+
+def shape_labels(code: str, count: int) -> list[str]:
+    """Names of a finding's shapes: [main branch, shortcut] for adds, [received, expected]."""
+    for prefix, labels in _SHAPE_LABELS:
+        if code.startswith(prefix) and count == len(labels):
+            return list(labels)
+    return [f"operand {i + 1}" for i in range(count)]
+
+
+def shapes_text(finding: Finding) -> str:
+    """"main branch 1x512x28x28, shortcut 1x256x56x56" (empty when there are no shapes).
+
+    Example:
+        >>> f = Finding("SC101", "channel_mismatch", "error", "...", "layer2.0", None,
+        ...             ((1, 512, 28, 28), (1, 256, 56, 56)))
+        >>> shapes_text(f)
+        'main branch 1x512x28x28, shortcut 1x256x56x56'
+    """
+    labels = shape_labels(finding.code, len(finding.shapes))
+    return ", ".join(f"{label} {format_shape(shape)}"
+                     for label, shape in zip(labels, finding.shapes))
+
+
+def fix_text(fix: Optional[Fix]) -> str:
+    """The proposed layer and whether it was proven on the traced graph ("" without a fix)."""
+    if fix is None:
+        return ""
+    proof = "verified on the traced graph" if fix.verified else "not verified"
+    return f"{fix.code} ({proof})"
+
+
+def finding_text(finding: Finding) -> str:
+    """The full one-paragraph message of a finding: message, shapes, causes and fix.
+
+    Example:
+        >>> f = Finding("SC201", "layer_mismatch", "error", "fc expects 512 features",
+        ...             "", None, ((1, 256), (1, 512)))
+        >>> finding_text(f)
+        'fc expects 512 features. Shapes: received 1x256, expected 1x512.'
+    """
+    parts = [finding.message.rstrip(".") + "."]
+    shapes = shapes_text(finding)
+    if shapes:
+        parts.append(f"Shapes: {shapes}.")
+    if finding.causes:
+        parts.append("Why: " + "; ".join(finding.causes) + ".")
+    if finding.fix is not None:
+        parts.append(f"Fix: use the shortcut {fix_text(finding.fix)}.")
+    return " ".join(parts)
+
+
+def target_error_text(report: Report) -> str:
+    """The message of an SC001 result: which target, which step failed, and why."""
+    error = report.error
+    assert error is not None
+    return f"shapecheck could not analyse {report.target} ({error.kind} error): {error.message}"
+
+
+def target_error_location(report: Report) -> Optional[Location]:
+    """Where a target failed: the error's own location, else line 1 of the target's file."""
+    error = report.error
+    if error is not None and error.location is not None:
+        return error.location
+    return target_file_location(report)
+
+
+def target_file_location(report: Report) -> Optional[Location]:
+    """Line 1 of the report's file, for what has no line of its own (None without a file).
+
+    GitHub shows a result only where it has a file, so a finding without a location is
+    pinned to its model's file rather than dropped.
+    """
+    path, _ = split_target(report.target)
+    return Location(path, 1) if path.endswith(".py") else None
+
+
+def sarif_document(reports: list[Report], *, root: Optional[str] = None,
+                   information_uri: Optional[str] = None) -> dict[str, Any]:
+    """The SARIF 2.1.0 log for `reports`, ready for `json.dump` and GitHub's upload-sarif.
+
+    Args:
+        reports: one Report per model, as `check_spec` returns them.
+        root: the repository root that `%SRCROOT%` stands for (default: `$GITHUB_WORKSPACE`,
+            else the working directory); files outside it get absolute file URIs.
+        information_uri: the tool's home page (default: the package's metadata).
+
+    Example:
+        >>> from shapecheck.report import Location
+        >>> f = Finding("SC101", "channel_mismatch", "error", "channels differ", "layer2.0",
+        ...             Location("models/net.py", 42), ((1, 512, 28, 28), (1, 256, 56, 56)))
+        >>> doc = sarif_document([Report("models/net.py:Net", findings=[f])], root=".")
+        >>> result = doc["runs"][0]["results"][0]
+        >>> result["ruleId"], result["locations"][0]["physicalLocation"]["region"]
+        ('SC101', {'startLine': 42})
+    """
+    root = os.path.abspath(root or default_root())
+    rules = _rules(reports)
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results: list[dict[str, Any]] = []
+    notifications: list[dict[str, Any]] = []
+    for report in reports:
+        if report.error is not None:
+            result = _target_error_result(report, index, root)
+            results.append(result)
+            notifications.append(_notification(result))
+        results += [_finding_result(report, f, index, root) for f in report.findings]
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "shapecheck",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "informationUri": information_uri or _information_uri(),
+            "rules": rules,
+        }},
+        "invocations": [{
+            "executionSuccessful": not notifications,
+            "toolExecutionNotifications": notifications,
+        }],
+        "originalUriBaseIds": {SRCROOT: {"uri": Path(root).as_uri().rstrip("/") + "/"}},
+        "results": results,
+        "properties": {"targets": [r.target for r in reports]},
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _rules(reports: list[Report]) -> list[dict[str, Any]]:
+    """Every registry code, SC001, then any code a finding carries that the registry lacks."""
+    codes = list(CODES)
+    if TARGET_ERROR.code not in {c.code for c in codes}:
+        codes.insert(0, TARGET_ERROR)
+    known = {c.code for c in codes}
+    for report in reports:
+        for finding in report.findings:
+            if finding.code not in known:  # robust to an engine newer than codes.py
+                known.add(finding.code)
+                codes.append(Code(finding.code, finding.kind, finding.severity,
+                                  finding.kind.replace("_", " "), finding.kind.replace("_", " ")))
+    return [_rule(code) for code in codes]
+
+
+def _rule(code: Code) -> dict[str, Any]:
+    advice = _HELP.get(code.kind, "Each alert gives the shapes involved and, where one "
+                                  "exists, the layer that fixes it.")
+    # --ignore filters findings; a target that cannot be analysed is never silenced
+    suppress = ("" if code.code == TARGET_ERROR.code
+                else f"To silence this rule: `shapecheck --ignore {code.code}`.")
+    return {
+        "id": code.code,
+        "name": _pascal(code.kind),
+        "shortDescription": {"text": code.title},
+        "fullDescription": {"text": code.description},
+        "defaultConfiguration": {"level": _level(code.severity)},
+        "help": {
+            "text": f"{code.description}\n\n{_plain(advice)}\n\n{_plain(suppress)}".rstrip(),
+            "markdown": f"**{code.code} {code.kind}**: {code.description}\n\n"
+                        f"**How to fix.** {advice}\n\n{suppress}".rstrip(),
+        },
+        "properties": {"tags": ["shapecheck", "correctness", "pytorch"], "kind": code.kind},
+    }
+
+
+def _finding_result(report: Report, finding: Finding, index: dict[str, int],
+                    root: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "ruleIndex": index[finding.code],
+        "level": _level(finding.severity),
+        "message": {"text": f"{finding_text(finding)} Model: {report.target}."},
+        "locations": _locations(finding.location or target_file_location(report),
+                                finding.module, report, root),
+        "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(report, finding, root)},
+        "properties": {
+            "target": report.target,
+            "kind": finding.kind,
+            "module": finding.module,
+            "node": finding.node,
+            "shapes": [list(s) if s is not None else None for s in finding.shapes],
+            "shapeLabels": shape_labels(finding.code, len(finding.shapes)),
+            "causes": list(finding.causes),
+            "fix": finding.fix.to_json() if finding.fix else None,
+        },
+    }
+    return result
+
+
+def _target_error_result(report: Report, index: dict[str, int], root: str) -> dict[str, Any]:
+    error = report.error
+    assert error is not None
+    location = target_error_location(report)
+    identity = "|".join([TARGET_ERROR.code, _target_key(report, location, root), error.kind])
+    return {
+        "ruleId": TARGET_ERROR.code,
+        "ruleIndex": index[TARGET_ERROR.code],
+        "level": "error",
+        "message": {"text": target_error_text(report)},
+        "locations": _locations(location, None, report, root),
+        "partialFingerprints": {FINGERPRINT_KEY: _digest(identity)},
+        "properties": {"target": report.target, "error": error.to_json()},
+    }
+
+
+def _notification(result: dict[str, Any]) -> dict[str, Any]:
+    note: dict[str, Any] = {
+        "level": "error",
+        "message": result["message"],
+        "associatedRule": {"id": result["ruleId"], "index": result["ruleIndex"]},
+    }
+    if result["locations"]:
+        note["locations"] = result["locations"]
+    return note
+
+
+def _locations(location: Optional[Location], module: Optional[str], report: Report,
+               root: str) -> list[dict[str, Any]]:
+    """One SARIF location: the file and line, plus the module path where there is one."""
+    entry: dict[str, Any] = {}
+    if location is not None:
+        entry["physicalLocation"] = {
+            "artifactLocation": artifact_location(location.path, root),
+            "region": {"startLine": max(1, int(location.line))},
+        }
+    if module is not None:
+        _, name = split_target(report.target)
+        model = name or report.target
+        entry["logicalLocations"] = [{
+            "name": module.rsplit(".", 1)[-1] if module else model,
+            "fullyQualifiedName": f"{model}.{module}" if module else model,
+            "kind": "module",
+        }]
+    return [entry] if entry else []
+
+
+def _fingerprint(report: Report, finding: Finding, root: str) -> str:
+    """Stable across runs and line moves: rule, file, model, module and the line's text."""
+    where = finding.location.code if finding.location and finding.location.code else None
+    if where is None:  # without the line's text, the node name is the next-best anchor
+        where = finding.node or (str(finding.location.line) if finding.location else "")
+    parts = [finding.code, _target_key(report, finding.location, root), finding.module, where]
+    return _digest("|".join(parts))
+
+
+def _target_key(report: Report, location: Optional[Location], root: str) -> str:
+    path = location.path if location is not None else split_target(report.target)[0]
+    _, name = split_target(report.target)
+    return f"{relative_path(path, root) or path}:{name or report.target}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _level(severity: str) -> str:
+    return _LEVELS.get(severity, "note")
+
+
+def _pascal(kind: str) -> str:
+    """SARIF rule names are identifiers: "channel_mismatch" -> "ChannelMismatch"."""
+    return "".join(part.capitalize() for part in kind.split("_"))
+
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("`", "")
+
+
+def _information_uri() -> str:
+    """The home page the package declares (Project-URL/Home-page), else its PyPI page."""
+    try:
+        meta = metadata.metadata("shapecheck")
+    except metadata.PackageNotFoundError:
+        return FALLBACK_INFORMATION_URI
+    for entry in meta.get_all("Project-URL") or []:
+        _, _, url = entry.partition(",")
+        if url.strip().startswith("https://"):
+            return url.strip()
+    home = meta.get("Home-page")
+    return home if home and home.startswith("https://") else FALLBACK_INFORMATION_URI
+
