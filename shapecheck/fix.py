@@ -17,6 +17,7 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.layout import layout_of
+from shapecheck.meta import skip_init_on_meta
 from shapecheck.report import Finding, Fix, Report, ResidualAdd
 
 Shape = tuple[int, ...]
@@ -78,7 +79,7 @@ def propose_fix(finding: Finding, fork_shape: Optional[Shape], main_shape: Optio
 
 def fix_module(fix: Fix, rank: int) -> nn.Module:
     """The fix as a module on the meta device (no memory); `rank` of the tensors it maps."""
-    with torch.device("meta"):
+    with torch.device("meta"), skip_init_on_meta():
         if fix.kind == "linear":
             return nn.Linear(fix.in_channels, fix.out_channels)
         conv, norm = _CONV[rank]

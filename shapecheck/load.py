@@ -1,0 +1,711 @@
+"""From a command-line target (`path.py` or `path.py:NAME`) to models and example inputs.
+
+The user's file is imported as a module (its directory on `sys.path`, a unique module name,
+`__name__` never "__main__", so `if __name__ == "__main__":` blocks do not run). Without
+`:NAME`, the file is searched for what it offers (see `discover`). Example inputs come from
+`--input`, else the file (`INPUT_SHAPES`, `INPUT_SHAPE`, `example_inputs()`); when none is
+given, `inputs` stays None and the engine infers one from the first layer (and says so).
+
+Nothing here raises for a user's mistake: every failure becomes a `TargetError` with the
+user's file and line, carried by the `LoadedTarget` it concerns.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import importlib
+import importlib.machinery
+import importlib.util
+import inspect
+import os
+import re
+import site
+import sys
+import sysconfig
+import traceback
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import torch
+from torch import nn
+
+from shapecheck.report import Location, Shape, TargetError
+from shapecheck.source import display_path
+
+# What `api.check` accepts as inputs: a list of shapes, or tensors.
+Inputs = Union[list[Shape], torch.Tensor, tuple[torch.Tensor, ...]]
+
+FACTORY_NAMES = ("build", "model", "create_model")
+FACTORY_PREFIXES = ("build_", "make_model")
+_DTYPES = {
+    "float": torch.float32, "float32": torch.float32, "f32": torch.float32,
+    "half": torch.float16, "float16": torch.float16, "f16": torch.float16,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64,
+    "long": torch.long, "int64": torch.long, "int": torch.long, "int32": torch.int32,
+    "bool": torch.bool,
+}
+# "1,3,224,224", "1x3x224x224", "(1, 3, 224, 224)", each optionally followed by ":dtype"
+_SHAPE_TEXT = re.compile(r"^\s*[\(\[]?\s*(\d+(?:\s*[,x×]\s*\d+)*)\s*,?\s*[\)\]]?"
+                         r"\s*(?::\s*(\w+))?\s*$")
+
+
+@dataclass
+class LoadedTarget:
+    """One model to check, or the reason it cannot be.
+
+    `name` is `path:attr` with the path as the user gave it; `factory` is what
+    `build.build_model` accepts (a class, a no-argument function or a module instance);
+    `inputs` is None when neither --input nor the file gives one; `discovered` is
+    True when the model was found by discovery rather than named.
+    """
+
+    name: str
+    path: str
+    attr: Optional[str] = None
+    factory: Any = None
+    inputs: Optional[Inputs] = None
+    input_source: Optional[str] = None
+    kind: Optional[str] = None  # "instance", "function" or "class"
+    line: Optional[int] = None
+    discovered: bool = False
+    nothing_found: bool = False  # the file offers no model (skipped when a directory is searched)
+    notes: list[str] = field(default_factory=list)
+    error: Optional[TargetError] = None
+    traceback: Optional[str] = None
+
+
+class InputSpecError(ValueError):
+    """A shape written in a form shapecheck cannot read."""
+
+
+# ---------------------------------------------------------------------------- shapes
+
+
+def parse_shape(text: str) -> Union[Shape, torch.Tensor]:
+    """Read `1,3,224,224`, `1x3x224x224` or `(1, 3, 224, 224)`; `1x128:long` gives a tensor.
+
+    Example:
+        >>> parse_shape("1x3x224x224")
+        (1, 3, 224, 224)
+        >>> parse_shape("2,128:long").dtype
+        torch.int64
+    """
+    match = _SHAPE_TEXT.match(text)
+    if not match:
+        raise InputSpecError(
+            f"--input {text!r} is not a shape: write the dimensions as 1,3,224,224 or "
+            f"1x3x224x224 (optionally with a dtype, e.g. 1x128:long)")
+    dims = tuple(int(d) for d in re.split(r"\s*[,x×]\s*", match.group(1)))
+    if any(d <= 0 for d in dims):
+        raise InputSpecError(f"--input {text!r} has a dimension that is not positive")
+    dtype_name = match.group(2)
+    if dtype_name is None:
+        return dims
+    dtype = _DTYPES.get(dtype_name.lower())
+    if dtype is None:
+        raise InputSpecError(
+            f"--input {text!r}: unknown dtype {dtype_name!r}; use one of "
+            f"{', '.join(sorted(_DTYPES))}")
+    return example_tensor(dims, dtype)
+
+
+def example_tensor(shape: Shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A tensor of `shape` and `dtype` on meta: the analysis reads only shape and dtype."""
+    return torch.empty(shape, dtype=dtype, device="meta")
+
+
+def normalize_inputs(value: Any, what: str) -> Inputs:
+    """Bring any accepted spelling of example inputs to a list of shapes or tensors.
+
+    Accepts a shape (tuple/list of ints or a string), several shapes, a tensor, or a
+    tuple/list of tensors. `what` names the source in error messages.
+
+    Example:
+        >>> normalize_inputs((1, 3, 32, 32), "INPUT_SHAPE")
+        [(1, 3, 32, 32)]
+        >>> normalize_inputs(["1x3x8x8", (1, 10)], "--input")
+        [(1, 3, 8, 8), (1, 10)]
+    """
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, str):
+        return _as_list([parse_shape(value)])
+    if isinstance(value, torch.Size):
+        return [tuple(int(d) for d in value)]
+    if isinstance(value, (tuple, list)) and value:
+        if all(_is_dim(d) for d in value):
+            if any(int(d) <= 0 for d in value):
+                raise InputSpecError(f"{what} {tuple(value)} has a dimension that is not positive")
+            return [tuple(int(d) for d in value)]
+        try:
+            items = [normalize_inputs(item, what) for item in value]
+        except InputSpecError:
+            if any(isinstance(item, str) for item in value):
+                raise  # a shape string's own message says what is wrong with it
+            raise InputSpecError(_not_inputs_message(what, value)) from None
+        flat: list[Any] = []
+        for item in items:
+            flat.extend([item] if isinstance(item, torch.Tensor) else item)
+        return _as_list(flat)
+    raise InputSpecError(_not_inputs_message(what, value))
+
+
+def _not_inputs_message(what: str, value: Any) -> str:
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:79] + "…"
+    return (f"{what} must be a shape such as (1, 3, 224, 224), a tuple of shapes, or "
+            f"tensors; got {type(value).__name__} {shown}")
+
+
+def _is_dim(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_list(items: list[Any]) -> Inputs:
+    """Shapes stay a list of shapes; as soon as one input is a tensor, all become tensors."""
+    if any(isinstance(item, torch.Tensor) for item in items):
+        return tuple(item if isinstance(item, torch.Tensor) else example_tensor(item)
+                     for item in items)
+    return [tuple(item) for item in items]
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+def parse_target(spec: str) -> tuple[str, Optional[str]]:
+    """Split `path.py:NAME` into path and NAME (None when absent).
+
+    A colon that is part of the path (`C:\\models\\x.py`) is not taken for the separator.
+
+    Example:
+        >>> parse_target("examples/x.py:build"), parse_target("x.py")
+        (('examples/x.py', 'build'), ('x.py', None))
+    """
+    path, sep, name = spec.rpartition(":")
+    if sep and path and re.fullmatch(r"[A-Za-z_][\w.]*", name) and not os.path.exists(spec):
+        return path, name
+    return spec, None
+
+
+def load_targets(spec: str, inputs: Any = None) -> list[LoadedTarget]:
+    """Import `spec`'s file and return the models it names or offers, with their inputs.
+
+    Args:
+        spec: `path.py`, `path.py:NAME`, or a directory (every `*.py` below it that
+            offers a model; files that offer none, tests, `conftest.py`, `setup.py` and
+            names starting with `_` or `.` are skipped).
+        inputs: the `--input` values (shape strings, shapes or tensors), which override
+            whatever the file declares; None to use the file's own or a default.
+
+    Returns:
+        One `LoadedTarget` per model, in source order; a failure is a single target with
+        `error` set (kind load or input) naming the file and line.
+
+    Example:
+        >>> [t.name for t in load_targets("models/resnet.py:resnet18")]  # doctest: +SKIP
+        ['models/resnet.py:resnet18']
+    """
+    path, attr = parse_target(spec)
+    given_inputs: Optional[Inputs] = None
+    if inputs is not None and not (isinstance(inputs, (list, tuple)) and len(inputs) == 0):
+        try:
+            given_inputs = normalize_inputs(inputs, "--input")
+        except InputSpecError as exc:
+            return [LoadedTarget(spec, path, attr, error=TargetError("input", str(exc)))]
+    if os.path.isdir(path) and attr is None:
+        return _load_directory(path, given_inputs)
+    module_or_failure = _import_target_file(spec, path)
+    if isinstance(module_or_failure, LoadedTarget):
+        return [module_or_failure]
+    module = module_or_failure
+    definitions = top_level_definitions(path)
+    if attr is not None:
+        targets = [_named_target(module, path, attr, definitions)]
+    else:
+        targets = discover(module, path, definitions)
+        if not targets:
+            return [_no_model_found(module, path, definitions)]
+    for target in targets:
+        if target.error is None:
+            _resolve_declared_inputs(target, module, definitions, given_inputs)
+    return targets
+
+
+def _load_directory(directory: str, inputs: Any) -> list[LoadedTarget]:
+    files = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        files += [os.path.join(root, n) for n in sorted(names) if _model_file_name(n)]
+    targets: list[LoadedTarget] = []
+    for file in files:
+        found = load_targets(file, inputs)
+        # In a directory, a file without models is a helper, not a mistake.
+        if not (len(found) == 1 and found[0].nothing_found):
+            targets += found
+    if not targets:
+        message = f"no model found in any Python file under {directory}"
+        return [LoadedTarget(directory, directory, error=TargetError("load", message))]
+    return targets
+
+
+def _model_file_name(name: str) -> bool:
+    """Python files a directory search imports: not private, not tests or build scripts."""
+    return (name.endswith(".py") and not name.startswith(("_", ".", "test_"))
+            and not name.endswith("_test.py") and name not in ("conftest.py", "setup.py"))
+
+
+def _import_target_file(spec: str, path: str) -> Union[types.ModuleType, LoadedTarget]:
+    if not os.path.exists(path):
+        return LoadedTarget(spec, path, error=TargetError(
+            "load", f"no such file: {path}"))
+    if os.path.isdir(path):
+        return LoadedTarget(spec, path, error=TargetError(
+            "load", f"{path} is a directory; name a Python file (path.py or path.py:NAME)"))
+    try:
+        return import_file(path)
+    except BaseException as exc:  # the user's module-level code may raise anything
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        message = f"importing {path} failed: {describe_exception(exc)}"
+        return LoadedTarget(spec, path, error=TargetError(
+            "load", message, exception_location(exc, path)), traceback=format_traceback(exc))
+
+
+_imported: dict[tuple[str, int, int], types.ModuleType] = {}
+
+
+def import_file(path: str) -> types.ModuleType:
+    """Import the Python file at `path` as a fresh module and return it.
+
+    The file's directory goes first on `sys.path` (as when it is run as a script). A file
+    inside a package (a directory with `__init__.py`) is imported under its dotted name, so
+    its relative imports work; any other file under a unique name `shapecheck_user_<stem>_<hash>`.
+    A file is imported once per process unless it changed.
+
+    Example:
+        >>> import_file("models/resnet.py").__name__  # doctest: +SKIP
+        'shapecheck_user_resnet_1a2b3c4d'
+    """
+    real = os.path.realpath(path)
+    stat = os.stat(real)
+    key = (real, stat.st_mtime_ns, stat.st_size)
+    if key in _imported:
+        return _imported[key]
+    directory = os.path.dirname(real)
+    _prepend_sys_path(directory)
+    module = _import_in_package(real) or _import_standalone(real)
+    _imported[key] = module
+    return module
+
+
+def _prepend_sys_path(directory: str) -> None:
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+
+
+def _import_in_package(real: str) -> Optional[types.ModuleType]:
+    """Import a file that lives in a package under its dotted name; None if it does not."""
+    parts = [os.path.splitext(os.path.basename(real))[0]]
+    directory = os.path.dirname(real)
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        parts.insert(0, os.path.basename(directory))
+        directory = os.path.dirname(directory)
+    if len(parts) == 1 or not all(p.isidentifier() for p in parts):
+        return None
+    dotted = ".".join(parts)
+    existing = sys.modules.get(parts[0])
+    if existing is not None and not _same_dir(existing, os.path.join(directory, parts[0])):
+        return None  # another package of that name is imported already: stay out of its way
+    _prepend_sys_path(directory)
+    if dotted in sys.modules:
+        module = importlib.reload(sys.modules[dotted])
+    else:
+        module = importlib.import_module(dotted)
+    return module if os.path.realpath(getattr(module, "__file__", "")) == real else None
+
+
+def _same_dir(package: types.ModuleType, directory: str) -> bool:
+    paths = list(getattr(package, "__path__", []) or [])
+    return any(os.path.realpath(p) == os.path.realpath(directory) for p in paths)
+
+
+def _import_standalone(real: str) -> types.ModuleType:
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(real))[0])
+    digest = hashlib.sha1(real.encode()).hexdigest()[:8]
+    name = f"shapecheck_user_{stem}_{digest}"
+    loader = importlib.machinery.SourceFileLoader(name, real)
+    spec = importlib.util.spec_from_file_location(name, real, loader=loader)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses, pickling and typing look modules up here
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+# ---------------------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A name bound at the top level of a file: how (def, class, assign) and on which line."""
+
+    name: str
+    kind: str
+    line: int
+
+
+def top_level_definitions(path: str) -> dict[str, Definition]:
+    """Names bound at module level in `path` (inside `if`/`try`/`with` too), first binding wins.
+
+    Example:
+        >>> defs = top_level_definitions(__file__)
+        >>> defs["load_targets"].kind
+        'def'
+    """
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[str, Definition] = {}
+
+    def visit(statements: list[ast.stmt]) -> None:
+        for stmt in statements:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.setdefault(stmt.name, Definition(stmt.name, "def", stmt.lineno))
+            elif isinstance(stmt, ast.ClassDef):
+                found.setdefault(stmt.name, Definition(stmt.name, "class", stmt.lineno))
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    for node in ast.walk(target):
+                        if isinstance(node, ast.Name):
+                            found.setdefault(node.id, Definition(node.id, "assign", stmt.lineno))
+            elif isinstance(stmt, (ast.If, ast.Try, ast.With)):
+                for block in ("body", "orelse", "finalbody"):
+                    visit(getattr(stmt, block, []) or [])
+                for handler in getattr(stmt, "handlers", []) or []:
+                    visit(handler.body)
+
+    visit(tree.body)
+    return found
+
+
+def discover(module: types.ModuleType, path: str,
+             definitions: Optional[dict[str, Definition]] = None) -> list[LoadedTarget]:
+    """The models a file offers, in source order.
+
+    In order of appearance: module-level `nn.Module` instances assigned in the file;
+    functions defined in the file, callable without arguments, that are annotated to return
+    an `nn.Module` (or subclass) or are named `build`, `model`, `create_model`, `build_*`
+    or `make_model*`; `nn.Module` subclasses defined in the file and constructible without
+    arguments. Names starting with `_` are skipped. A module-level `SHAPECHECK_TARGETS`
+    list of names replaces the search.
+
+    Example:
+        >>> path = "models/resnet.py"
+        >>> [t.attr for t in discover(import_file(path), path)][:2]  # doctest: +SKIP
+        ['resnet18', 'resnet34']
+    """
+    definitions = definitions if definitions is not None else top_level_definitions(path)
+    explicit = getattr(module, "SHAPECHECK_TARGETS", None)
+    if isinstance(explicit, (list, tuple)) and explicit:
+        return [_named_target(module, path, str(name), definitions) for name in explicit]
+    targets: list[LoadedTarget] = []
+    seen: set[int] = set()
+    for definition in sorted(definitions.values(), key=lambda d: d.line):
+        if definition.name.startswith("_") or definition.name not in vars(module):
+            continue
+        obj = vars(module)[definition.name]
+        kind = _model_kind(obj, module, path, definition, by_name=False)
+        if kind is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        targets.append(LoadedTarget(f"{path}:{definition.name}", path, definition.name, obj,
+                                    kind=kind, line=definition.line, discovered=True))
+    return targets
+
+
+def _model_kind(obj: Any, module: types.ModuleType, path: str, definition: Optional[Definition],
+                by_name: bool) -> Optional[str]:
+    """"instance", "function" or "class" when `obj` is a model the file offers, else None.
+
+    `by_name` relaxes the rules for a NAME the user gave: any no-argument callable counts.
+    """
+    if isinstance(obj, nn.Module):
+        return "instance" if by_name or (definition and definition.kind == "assign") else None
+    if inspect.isclass(obj):
+        if not issubclass(obj, nn.Module) or inspect.isabstract(obj):
+            return None
+        if not by_name and obj.__module__ != module.__name__:
+            return None
+        return "class" if _callable_without_arguments(obj) else None
+    if callable(obj):
+        if by_name:
+            return "function" if _callable_without_arguments(obj) else None
+        function = inspect.unwrap(obj)
+        code = getattr(function, "__code__", None)
+        if code is None or os.path.realpath(code.co_filename) != os.path.realpath(path):
+            return None
+        if not _callable_without_arguments(obj):
+            return None
+        if _named_like_factory(definition.name if definition else obj.__name__):
+            return "function"
+        return "function" if _returns_module(obj) else None
+    return None
+
+
+def _named_like_factory(name: str) -> bool:
+    return name in FACTORY_NAMES or name.startswith(FACTORY_PREFIXES)
+
+
+def _callable_without_arguments(obj: Any) -> bool:
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in signature.parameters.values())
+
+
+def _required_parameters(obj: Any) -> list[str]:
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in signature.parameters.values()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _returns_module(function: Callable[..., Any]) -> bool:
+    """True when the return annotation is `nn.Module` or a subclass (strings resolved)."""
+    try:
+        annotation = inspect.signature(function).return_annotation
+    except (TypeError, ValueError):
+        return False
+    if annotation is inspect.Signature.empty:
+        return False
+    if isinstance(annotation, str):
+        try:
+            annotation = eval(annotation, getattr(function, "__globals__", {}))  # noqa: S307
+        except Exception:  # an annotation naming something not importable at run time
+            return bool(re.search(r"(^|\.)\w*Module$|\bnn\.\w+$", annotation.strip()))
+    return inspect.isclass(annotation) and issubclass(annotation, nn.Module)
+
+
+def _named_target(module: types.ModuleType, path: str, attr: str,
+                  definitions: dict[str, Definition]) -> LoadedTarget:
+    name = f"{path}:{attr}"
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            return LoadedTarget(name, path, attr, error=TargetError(
+                "load", _missing_name_message(module, path, attr, definitions),
+                Location(path, 1)))
+        obj = getattr(obj, part)
+    definition = definitions.get(attr)
+    line = definition.line if definition else _definition_line(obj)
+    kind = _model_kind(obj, module, path, definition, by_name=True)
+    if kind is None:
+        return LoadedTarget(name, path, attr, line=line, error=TargetError(
+            "load", _not_a_model_message(obj, attr), Location(path, line or 1)))
+    return LoadedTarget(name, path, attr, obj, kind=kind, line=line)
+
+
+def _definition_line(obj: Any) -> Optional[int]:
+    try:
+        return inspect.getsourcelines(obj)[1]
+    except (OSError, TypeError):
+        return None
+
+
+def _missing_name_message(module: types.ModuleType, path: str, attr: str,
+                          definitions: dict[str, Definition]) -> str:
+    offered = [t.attr for t in discover(module, path, definitions)]
+    names = [n for n in definitions if not n.startswith("_")]
+    close = difflib.get_close_matches(attr, names, n=1)
+    message = f"{path} has no {attr!r}"
+    message += f"; did you mean {close[0]!r}?" if close else "."
+    if offered:
+        message += f" It offers: {', '.join(offered)}."
+    return message
+
+
+def _not_a_model_message(obj: Any, attr: str) -> str:
+    if inspect.isclass(obj) and issubclass(obj, nn.Module):
+        required = ", ".join(_required_parameters(obj))
+        return (f"{attr} needs arguments ({required}) to be built; name a function that "
+                f"returns a configured model, e.g. def build(): return {attr}(...)")
+    if callable(obj):
+        required = ", ".join(_required_parameters(obj))
+        return (f"{attr}() needs arguments ({required}); name a function callable "
+                f"without arguments that returns an nn.Module")
+    return (f"{attr} is a {type(obj).__name__}, not an nn.Module, an nn.Module subclass or a "
+            f"function returning one")
+
+
+def _no_model_found(module: types.ModuleType, path: str,
+                    definitions: dict[str, Definition]) -> LoadedTarget:
+    needing_arguments = [
+        d for d in sorted(definitions.values(), key=lambda d: d.line)
+        if d.kind == "class" and inspect.isclass(vars(module).get(d.name))
+        and issubclass(vars(module)[d.name], nn.Module)]
+    message = (f"no model found in {path}: it has no module-level nn.Module instance, no "
+               f"function callable without arguments that returns one (annotated "
+               f"'-> nn.Module' or named build, model, create_model, build_* or make_model*), "
+               f"and no nn.Module subclass constructible without arguments")
+    line = 1
+    if needing_arguments:
+        first = needing_arguments[0]
+        required = ", ".join(_required_parameters(vars(module)[first.name]))
+        message += (f" ({first.name} needs arguments: {required}). Add a `def build() -> "
+                    f"nn.Module:` or name one with {path}:NAME")
+        line = first.line
+    else:
+        message += f". Name one with {path}:NAME"
+    return LoadedTarget(path, path, error=TargetError("load", message, Location(path, line)),
+                        nothing_found=True)
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def _resolve_declared_inputs(target: LoadedTarget, module: types.ModuleType,
+                             definitions: dict[str, Definition],
+                             given: Optional[Inputs]) -> None:
+    """Fill `target.inputs` from --input or the file; leave None for a default from the model."""
+    if given is not None:
+        target.inputs, target.input_source = given, "--input"
+        return
+    per_target = getattr(module, "INPUT_SHAPES", None)
+    candidates: list[tuple[str, Callable[[], Any]]] = []
+    if isinstance(per_target, dict) and target.attr in per_target:
+        candidates.append(("INPUT_SHAPES", lambda: per_target[target.attr]))
+    elif hasattr(module, "INPUT_SHAPE"):
+        candidates.append(("INPUT_SHAPE", lambda: module.INPUT_SHAPE))
+    elif callable(getattr(module, "example_inputs", None)):
+        candidates.append(("example_inputs()", module.example_inputs))
+    for source, read in candidates:
+        declared = definitions.get(source.rstrip("()"))
+        where = Location(target.path, declared.line) if declared else None
+        try:
+            value = read()
+        except Exception as exc:  # the user's example_inputs() may raise anything
+            target.error = TargetError(
+                "input", f"{source} raised {describe_exception(exc)}",
+                exception_location(exc, target.path) or where)
+            target.traceback = format_traceback(exc)
+            return
+        try:
+            target.inputs = normalize_inputs(value, source)
+        except InputSpecError as exc:
+            target.error = TargetError("input", str(exc), where)
+            return
+        target.input_source = source
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _library_roots() -> tuple[str, ...]:
+    roots = {os.path.dirname(os.path.abspath(__file__)),
+             os.path.dirname(os.path.abspath(torch.__file__))}
+    try:
+        roots.update(os.path.abspath(p) for p in site.getsitepackages())
+        roots.add(os.path.abspath(site.getusersitepackages()))
+    except AttributeError:  # some embedded interpreters lack these
+        pass
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        for scheme_paths in (sysconfig.get_paths(), sysconfig.get_paths(vars={
+                "base": sys.base_prefix, "platbase": sys.base_exec_prefix})):
+            if scheme_paths.get(key):
+                roots.add(os.path.abspath(scheme_paths[key]))
+    return tuple(sorted(roots))
+
+
+_LIBRARY_ROOTS = _library_roots()
+
+
+def is_user_file(filename: str) -> bool:
+    """False for the standard library, installed packages, torch and shapecheck itself."""
+    if not filename or filename.startswith("<"):
+        return False
+    absolute = os.path.abspath(filename)
+    return not any(absolute == root or absolute.startswith(root + os.sep)
+                   for root in _LIBRARY_ROOTS)
+
+
+def exception_location(exc: BaseException, target_path: Optional[str] = None) -> Optional[Location]:
+    """Where in the user's code `exc` happened: the syntax error's line, else the innermost
+    traceback frame in user code (not the standard library, site-packages, torch or
+    shapecheck), else the innermost frame in `target_path`.
+
+    The path is shown as the user gave it for the target file, else relative to the
+    working directory.
+
+    Example:
+        >>> try:
+        ...     compile("x = (", "m.py", "exec")
+        ... except SyntaxError as e:
+        ...     exception_location(e).line
+        1
+    """
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        code = (exc.text or "").strip() or None
+        return Location(_shown_path(exc.filename, target_path), exc.lineno, None, code)
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    target_real = os.path.realpath(target_path) if target_path else None
+    target_dir = os.path.dirname(target_real) if target_real else None
+
+    def in_user_code(filename: str) -> bool:
+        # the target's own directory counts even inside a package (shipped exercises)
+        return is_user_file(filename) or (
+            target_dir is not None and os.path.dirname(os.path.realpath(filename)) == target_dir)
+
+    chosen = next((f for f in reversed(frames) if in_user_code(f.filename)), None)
+    if chosen is None and target_real:
+        chosen = next((f for f in reversed(frames)
+                       if os.path.realpath(f.filename) == target_real), None)
+    if chosen is None:
+        cause = exc.__cause__ or exc.__context__
+        return exception_location(cause, target_path) if cause is not None else None
+    code = (chosen.line or "").strip() or None
+    return Location(_shown_path(chosen.filename, target_path), chosen.lineno or 1,
+                    chosen.name, code)
+
+
+def _shown_path(filename: str, target_path: Optional[str]) -> str:
+    if target_path and os.path.exists(filename) and os.path.exists(target_path) \
+            and os.path.samefile(filename, target_path):
+        return target_path
+    return display_path(filename)
+
+
+def describe_exception(exc: BaseException, limit: int = 600) -> str:
+    """`TypeName: message` on one line, whitespace collapsed, long messages cut.
+
+    Example:
+        >>> describe_exception(ValueError("in_channels must be\\n divisible by groups"))
+        'ValueError: in_channels must be divisible by groups'
+    """
+    if isinstance(exc, SyntaxError):
+        text = exc.msg or "invalid syntax"
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The full traceback, for `--verbose`."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

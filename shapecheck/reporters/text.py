@@ -1,0 +1,310 @@
+"""The report a person reads: per model a summary line, then each finding explained.
+
+Colours and symbols on a terminal (rich); plain ASCII text when piped, written to a file or
+with `--no-color`, and then no line is wrapped, so logs stay greppable.
+
+    FAIL buggy.py:build  1x3x16x16 -> 1x32x16x16  residual adds 0/1 ok  params 14.4k  fx  0.05 s
+
+      buggy.py:17: SC101 error (channel_mismatch) in 1
+          out = out + x
+        main branch 1x32x16x16  vs  shortcut 1x16x16x16
+        residual add in 1: main branch has 32 channels at 16x16, identity shortcut has ...
+        because: conv1 changes channels 16 -> 32
+        fix (verified):
+            nn.Sequential(nn.Conv2d(16, 32, kernel_size=1, bias=False), nn.BatchNorm2d(32))
+
+    1 error in 1 of 1 model
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Mapping, Optional, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from shapecheck.report import Finding, Report, TargetError, format_shape
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "ok": "ok", "fail": "FAIL", "error_target": "ERROR",
+        "adds": "residual adds {ok}/{total} ok", "no_adds": "no residual adds",
+        "params": "params", "main": "main branch", "shortcut": "shortcut", "vs": "vs",
+        "in": "in", "top": "the top-level module", "because": "because",
+        "fix": "fix", "verified": "verified", "unverified": "not verified",
+        "note": "note", "could_not": "could not be analysed",
+        "summary_clean": "no errors in {n} {models}",
+        "summary_errors": "{e} {errors} in {m} of {n} {models}",
+        "warnings": "{w} {warning_word}", "failed": "{f} {models_f} could not be analysed",
+        "model": "model", "models": "models", "error": "error", "errors": "errors",
+        "warning": "warning", "warnings_word": "warnings", "nothing": "no models checked",
+        "block": "block", "in_out": "in -> out", "kind": "shortcut", "macs": "MACs",
+        "node": "node", "op": "op", "module": "module", "shape": "shape", "line": "line",
+    },
+    "zh": {
+        "ok": "通过", "fail": "失败", "error_target": "错误",
+        "adds": "残差相加 {ok}/{total} 通过", "no_adds": "无残差相加",
+        "params": "参数", "main": "主分支", "shortcut": "捷径", "vs": "对",
+        "in": "位于", "top": "顶层模块", "because": "原因",
+        "fix": "修复", "verified": "已验证", "unverified": "未验证",
+        "note": "注", "could_not": "无法分析",
+        "summary_clean": "{n} 个模型均无错误",
+        "summary_errors": "{n} 个模型中有 {m} 个出错，共 {e} 个错误",
+        "warnings": "{w} 个警告", "failed": "{f} 个模型无法分析",
+        "model": "", "models": "", "error": "", "errors": "",
+        "warning": "", "warnings_word": "", "nothing": "未检查任何模型",
+        "block": "残差块", "in_out": "输入 -> 输出", "kind": "捷径", "macs": "乘加",
+        "node": "节点", "op": "操作", "module": "模块", "shape": "形状", "line": "行",
+    },
+}
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render_text(reports: Sequence[Report], *, quiet: bool = False, verbose: int = 0,
+                tracebacks: Optional[Mapping[str, str]] = None, color: bool = False,
+                width: Optional[int] = None, lang: str = "en") -> str:
+    """The whole text report for `reports`, as one string (ANSI colours only if `color`).
+
+    Args:
+        quiet: findings and failures only, no summary lines.
+        verbose: 1 adds a per-block table and failures' tracebacks; 2 also every node.
+        tracebacks: target name -> Python traceback text, shown with `verbose`.
+        color: terminal styling (colours, check marks); else plain ASCII.
+        width: terminal width for tables (plain text is never wrapped).
+        lang: "en" or "zh" for the reporter's own words.
+
+    Example:
+        >>> from shapecheck.report import Report
+        >>> print(render_text([Report("m.py:build", input_shapes=[(1, 3, 8, 8)],
+        ...                          output_shapes=[(1, 10)], tracer="fx")]).splitlines()[0])
+        ok   m.py:build  1x3x8x8 -> 1x10  no residual adds  params 0  fx  0.00 s
+    """
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color,
+                      color_system="standard" if color else None, highlight=False,
+                      emoji=False, width=width or (100 if color else 400), soft_wrap=True)
+    writer = _Writer(console, LABELS.get(lang, LABELS["en"]), color, quiet, verbose,
+                     tracebacks or {})
+    for report in reports:
+        writer.report(report)
+    if not quiet:
+        writer.summary(reports)
+    text = buffer.getvalue().lstrip("\n")
+    return text if color else "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+class _Writer:
+    """Prints one report after another on a rich console."""
+
+    def __init__(self, console: Console, labels: dict[str, str], color: bool, quiet: bool,
+                 verbose: int, tracebacks: Mapping[str, str]):
+        self.console = console
+        self.t = labels
+        self.color = color
+        self.quiet = quiet
+        self.verbose = verbose
+        self.tracebacks = tracebacks
+
+    def print(self, *parts: tuple[str, str] | str, indent: int = 0) -> None:
+        # quiet output has no headline to hang under: shift everything left
+        line = Text(" " * max(0, indent - (2 if self.quiet else 0)))
+        for part in parts:
+            text, style = (part, "") if isinstance(part, str) else part
+            line.append(text, style=style)
+        self.console.print(line, soft_wrap=True)
+
+    # ------------------------------------------------------------------ one report
+
+    def report(self, report: Report) -> None:
+        if report.error is not None:
+            self.failure(report)
+            return
+        if self.quiet and not report.findings:
+            return
+        if not self.quiet:
+            self.headline(report)
+            for note in report.notes:
+                self.print((f"{self.t['note']}: ", "dim"), note, indent=2)
+        for finding in report.findings:
+            self.finding(finding)
+        if self.quiet:
+            return
+        if report.confirm is not None:
+            self.confirmation(report)
+        if self.verbose >= 1 and report.blocks:
+            self.block_table(report)
+        if self.verbose >= 2 and report.nodes:
+            self.node_table(report)
+        self.console.print()
+
+    def headline(self, report: Report) -> None:
+        errors = len(report.errors)
+        if self.color:
+            mark = ("✗ ", "bold red") if errors else ("✓ ", "bold green")
+        else:
+            mark = ("FAIL " if errors else "ok   ", "")
+        inputs = ", ".join(format_shape(s) for s in report.input_shapes) or "?"
+        outputs = ", ".join(format_shape(s) for s in report.output_shapes) or "?"
+        arrow = " → " if self.color else " -> "
+        adds = report.residual_adds
+        adds_text = (self.t["adds"].format(ok=sum(a.ok for a in adds), total=len(adds))
+                     if adds else self.t["no_adds"])
+        seconds = report.timings.get("total", 0.0) + report.timings.get("build", 0.0)
+        self.print(mark, (report.target, "bold"), "  ", inputs, arrow, outputs, "  ",
+                   (adds_text, "red" if errors else "green"), "  ",
+                   f"{self.t['params']} {human_count(report.parameters)}", "  ",
+                   (report.tracer or "?", "cyan"), "  ", (f"{seconds:.2f} s", "dim"))
+
+    def finding(self, finding: Finding) -> None:
+        t = self.t
+        self.console.print()
+        where = str(finding.location) if finding.location else "?"
+        module = finding.module or t["top"]
+        self.print((f"{where}: ", "bold"), (finding.code, "bold"), " ",
+                   (finding.severity, SEVERITY_STYLE.get(finding.severity, "")),
+                   f" ({finding.kind}) {t['in']} ", (module, "magenta"), indent=2)
+        if finding.location is not None and finding.location.code:
+            self.print((finding.location.code, "dim"), indent=6)
+        if len(finding.shapes) == 2 and finding.kind != "layer_mismatch":
+            main, short = finding.shapes
+            self.print(f"{t['main']} ", (format_shape(main), "yellow"), f"  {t['vs']}  ",
+                       f"{t['shortcut']} ", (format_shape(short), "yellow"), indent=4)
+        self.print(finding.message, indent=4)
+        for cause in finding.causes:
+            self.print((f"{t['because']}: ", "dim"), cause, indent=4)
+        if finding.fix is not None:
+            status = t["verified"] if finding.fix.verified else t["unverified"]
+            self.print((f"{t['fix']} ", "green"),
+                       (f"({status})", "green" if finding.fix.verified else "yellow"), ":",
+                       indent=4)
+            self.print((finding.fix.code, "green"), indent=8)
+
+    def failure(self, report: Report) -> None:
+        error: TargetError = report.error  # type: ignore[assignment]
+        mark = ("✗ ", "bold red") if self.color else ("ERROR ", "")
+        if not self.quiet:
+            self.print(mark, (report.target, "bold"), f"  ({self.t['could_not']})")
+        where = f"{error.location}: " if error.location else f"{report.target}: "
+        self.print((where, "bold"), ("error", "bold red"), f" [{error.kind}]: ", error.message,
+                   indent=2)
+        if error.location is not None and error.location.code:
+            self.print((error.location.code, "dim"), indent=6)
+        for note in report.notes if not self.quiet else ():
+            self.print((f"{self.t['note']}: ", "dim"), note, indent=2)
+        trace = self.tracebacks.get(report.target)
+        if self.verbose and trace:
+            for line in trace.rstrip().splitlines():
+                self.print((line, "dim"), indent=4)
+        self.console.print()
+
+    def confirmation(self, report: Report) -> None:
+        try:
+            from shapecheck.confirm import summary
+            lines = summary(report.confirm)  # type: ignore[arg-type]
+        except ImportError:
+            conf = report.confirm
+            lines = [f"confirmed on {conf.device}: {conf.nodes_agree}/{conf.nodes_compared} "
+                     f"nodes agree, {conf.errors_confirmed}/{conf.predicted_errors} predicted "
+                     f"errors confirmed"]  # type: ignore[union-attr]
+        self.console.print()
+        for line in lines:
+            self.print((line, "cyan"), indent=2)
+
+    # ------------------------------------------------------------------ tables
+
+    def block_table(self, report: Report) -> None:
+        t = self.t
+        table = self._table("#", t["block"], t["in_out"], t["kind"], "ok", t["params"],
+                            t["macs"], numeric=(0, 5, 6))
+        arrow = " → " if self.color else " -> "
+        for block in report.blocks:
+            ok = ("✓" if block.ok else "✗") if self.color else ("ok" if block.ok else "FAIL")
+            table.add_row(str(block.index), block.module or t["top"],
+                          f"{format_shape(block.input_shape)}{arrow}"
+                          f"{format_shape(block.output_shape)}",
+                          block.shortcut, Text(ok, style="green" if block.ok else "red"),
+                          human_count(block.params), human_count(block.macs))
+        self.console.print()
+        self.console.print(table)
+
+    def node_table(self, report: Report) -> None:
+        t = self.t
+        table = self._table(t["node"], t["op"], t["module"], t["shape"], t["line"])
+        for info in report.nodes.values():
+            shape = format_shape(info.shape) if info.error is None else f"! {info.error}"
+            table.add_row(info.name, f"{info.op} {info.target}", info.module or "",
+                          Text(shape, style="red" if info.error else ""),
+                          str(info.location.line) if info.location else "")
+        self.console.print()
+        self.console.print(table)
+
+    def _table(self, *columns: str, numeric: tuple[int, ...] = ()) -> Table:
+        from rich import box
+
+        table = Table(box=box.SIMPLE_HEAD if self.color else box.ASCII2, show_edge=False,
+                      pad_edge=False, header_style="bold" if self.color else "")
+        for index, column in enumerate(columns):
+            table.add_column(column, justify="right" if index in numeric else "left",
+                             no_wrap=True)
+        return table
+
+    # ------------------------------------------------------------------ the last line
+
+    def summary(self, reports: Sequence[Report]) -> None:
+        self.print((summary_line(reports, self.t), "bold"))
+
+
+def summary_line(reports: Sequence[Report], labels: Optional[dict[str, str]] = None) -> str:
+    """The final line: "2 errors in 1 of 3 models; 1 model could not be analysed".
+
+    Example:
+        >>> from shapecheck.report import Report
+        >>> summary_line([Report("a"), Report("b")])
+        'no errors in 2 models'
+    """
+    t = labels or LABELS["en"]
+    if not reports:
+        return t["nothing"]
+    analysed = [r for r in reports if r.error is None]
+    failed = len(reports) - len(analysed)
+    plural = _plural(t)
+    parts = []
+    if analysed:
+        n = len(analysed)
+        errors = sum(len(r.errors) for r in analysed)
+        warnings = sum(len(r.findings) - len(r.errors) for r in analysed)
+        broken = sum(1 for r in analysed if r.errors)
+        if errors:
+            line = t["summary_errors"].format(e=errors, errors=plural(errors, "error", "errors"),
+                                              m=broken, n=n, models=plural(n, "model", "models"))
+        else:
+            line = t["summary_clean"].format(n=n, models=plural(n, "model", "models"))
+        if warnings:
+            line += ", " + t["warnings"].format(
+                w=warnings, warning_word=plural(warnings, "warning", "warnings_word"))
+        parts.append(line)
+    if failed:
+        parts.append(t["failed"].format(f=failed, models_f=plural(failed, "model", "models")))
+    return "; ".join(" ".join(part.split()) for part in parts)
+
+
+def _plural(t: dict[str, str]):
+    def pick(count: int, one: str, many: str) -> str:
+        return t[one] if count == 1 else t[many]
+    return pick
+
+
+def human_count(value: int) -> str:
+    """12345 -> "12.3k", 25557032 -> "25.6M", 4.1e9 -> "4.1G".
+
+    Example:
+        >>> human_count(999), human_count(25557032)
+        ('999', '25.6M')
+    """
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.1f}{suffix}"
+    return str(value)
