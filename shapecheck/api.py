@@ -125,7 +125,7 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
     failing = {f.node for f in findings}
     report.residual_adds = [_residual_add(s, prop, s.add.name not in failing) for s in structures]
     report.blocks = [_block(i, s, gm, report) for i, s in enumerate(structures)]
-    bad_input = diagnose.input_error(ctx, [f for f in findings if f.kind == "layer_mismatch"])
+    bad_input = diagnose.input_error(ctx, findings)
     if bad_input is not None:
         report.error = TargetError("input", diagnose.input_message(ctx, bad_input),
                                    bad_input.location)

@@ -285,11 +285,17 @@ def _op_name(node: fx.Node) -> str:
 
 
 def input_error(ctx: Context, findings: list[Finding]) -> Optional[Finding]:
-    """A layer mismatch on a layer fed directly by a model input: the input is wrong."""
+    """The first error on a layer fed directly by a model input: the input is what is wrong.
+
+    A channel count that does not fit arrives as a layer mismatch; a wrong rank (a 5-d
+    tensor for a Conv2d) as an operation failure on that layer. Both are the input's fault.
+    """
+    nodes = {n.name: n for n in ctx.gm.graph.nodes}
     for finding in findings:
-        if finding.kind != "layer_mismatch":
+        node = nodes.get(finding.node or "")
+        if node is None or node.op != "call_module" or finding.kind not in (
+                "layer_mismatch", "op_failure"):
             continue
-        node = next(n for n in ctx.gm.graph.nodes if n.name == finding.node)
         if any(n.op == "placeholder" for n in node.all_input_nodes):
             return finding
     return None
@@ -300,7 +306,10 @@ def input_message(ctx: Context, finding: Finding) -> str:
     node = next(n for n in ctx.gm.graph.nodes if n.name == finding.node)
     failure = ctx.prop.results[node.name].failure
     want = failure.expectation
-    got = failure.operand_shapes[0]
+    got = failure.operand_shapes[0] if failure.operand_shapes else None
+    if want is None or got is None:
+        return ctx.t("input_other", shape=format_shape(got), layer=layer_path(node),
+                     type=_describe(ctx.module(node)), error=failure.message)
     return ctx.t("input", shape=format_shape(got), layer=layer_path(node),
                  type=_describe(ctx.module(node)), want=want.size,
                  what=ctx.t(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])

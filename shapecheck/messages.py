@@ -28,6 +28,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
                  "(input {shape})",
         "input": "the input {shape} does not fit the first layer {layer} ({type}): it expects "
                  "{want} {what} at dim {dim}, got {got}",
+        "input_other": "the input {shape} does not fit the first layer {layer} ({type}): {error}",
         "op": "{op} in {module} fails: {error}",
         "cause.stride": "{layer} downsamples {a} -> {b}",
         "cause.upsample": "{layer} upsamples {a} -> {b}",
@@ -57,6 +58,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "layer": "{layer}（{type}）期望输入 {want} 个{what}，实际收到 {got} 个（输入 {shape}）",
         "input": "输入 {shape} 与第一层 {layer}（{type}）不符：第 {dim} 维应为 {want} 个{what}，"
                  "实际为 {got}",
+        "input_other": "输入 {shape} 与第一层 {layer}（{type}）不符：{error}",
         "op": "{module} 中的 {op} 出错：{error}",
         "cause.stride": "{layer} 下采样 {a} -> {b}",
         "cause.upsample": "{layer} 上采样 {a} -> {b}",

@@ -23,7 +23,7 @@ from shapecheck.build import NotAModuleError, build_model
 from shapecheck.codes import matches
 from shapecheck.load import (LoadedTarget, describe_exception, exception_location,
                              format_traceback, load_targets)
-from shapecheck.report import Location, Report, TargetError, format_shape
+from shapecheck.report import Location, Report, TargetError
 
 
 @dataclass
@@ -127,34 +127,12 @@ def check_target(target: LoadedTarget, *, select: Sequence[str] = (), ignore: Se
         return CheckedTarget(target, _failed(target, error), format_traceback(exc))
     report.target = target.name
     report.timings["build"] = build_seconds
-    if report.error is None:
-        report.error = input_rejected(report)
     report.notes[:0] = target.notes
     if getattr(model, "shapecheck_build", None) == "cpu":
         report.notes.append("built with real weights on the CPU: the constructor does not run "
                             "on the meta device (it reads tensor values)")
     report.findings = [f for f in report.findings if _selected(f.code, select, ignore)]
     return CheckedTarget(target, report)
-
-
-def input_rejected(report: Report) -> Optional[TargetError]:
-    """An input error when a layer fed directly by a model input fails on it (wrong rank).
-
-    The engine turns a channel count that does not fit the first layer into an input error
-    itself; a layer that rejects the input's rank (a 5-d tensor for a Conv2d) arrives as an
-    op failure on that layer, which is the input's fault just the same.
-    """
-    for finding in report.findings:
-        info = report.nodes.get(finding.node or "")
-        if not finding.is_error or info is None or info.op != "call_module":
-            continue
-        fed = [report.nodes[name] for name in info.inputs if name in report.nodes]
-        if any(n.op == "placeholder" for n in fed):
-            shapes = ", ".join(format_shape(n.shape) for n in fed if n.op == "placeholder")
-            why = info.error or finding.message
-            return TargetError("input", f"the input {shapes} does not fit the first layer "
-                                        f"{info.module or info.target}: {why}", finding.location)
-    return None
 
 
 def _failed(target: LoadedTarget, error: TargetError) -> Report:
