@@ -190,6 +190,11 @@ def module_rule(module: nn.Module, args: tuple, kwargs: dict) -> Any:
     if type(module).__module__.split(".")[0] != "torch":
         return NO_RULE  # a user's subclass may override forward: only torch's own classes
     x = args[0]
+    if type(module) is nn.Sequential:
+        for child in module:  # chain the rules; a child without one runs its kernel
+            value = module_rule(child, (x,), {})
+            x = child(x) if value is NO_RULE else value
+        return x
     if isinstance(module, nn.modules.conv._ConvNd):
         return _conv(module, x)
     if isinstance(module, _SHAPE_PRESERVING_MODULES):

@@ -122,3 +122,8 @@ def test_cat_and_reductions():
     for args, kwargs in [(((2, 3),), {}), (((2, 3), True), {}), ((), {"dim": -1, "keepdim": True})]:
         assert tuple(call_rule("mean", True, (x.to("meta"), *args), kwargs).shape) == tuple(
             x.mean(*args, **kwargs).shape)
+
+
+def test_sequential_chains_rules():
+    seq = nn.Sequential(nn.Conv2d(4, 8, 1, stride=2, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+    _same_as_torch(seq.eval(), (1, 4, 7, 7))
