@@ -32,8 +32,9 @@ _SHAPE_PRESERVING_MODULES = (
     nn.Softmax)
 _SHAPE_PRESERVING_CALLS = {torch.relu, F.relu, torch.sigmoid, F.sigmoid, torch.tanh, F.gelu,
                            F.silu, F.hardswish, F.dropout, torch.relu_, F.relu6, F.leaky_relu}
+# dtype-preserving only: .float()/.to() change the dtype, which later ops check
 _SHAPE_PRESERVING_METHODS = {"relu", "relu_", "sigmoid", "sigmoid_", "tanh", "contiguous",
-                             "clone", "detach", "float"}
+                             "clone", "detach"}
 _BINARY_CALLS = {operator.add, operator.iadd, operator.mul, operator.imul, operator.sub,
                  operator.truediv, torch.add, torch.mul, torch.sub}
 _BINARY_METHODS = {"add", "mul", "sub", "div", "add_", "mul_", "sub_", "div_", "__add__",

@@ -8,6 +8,7 @@ succeeded and why the earlier ones did not.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -56,8 +57,23 @@ class SourceTracer(fx.Tracer):
         return super().is_leaf_module(m, module_qualified_name)
 
 
+def unused_defaults(model: nn.Module, given: int) -> dict[str, object]:
+    """forward() parameters beyond the `given` inputs that have defaults, with those defaults.
+
+    Traced as placeholders they would be proxies, and `if mask is not None:` on a proxy is
+    always true; fixing them to their defaults traces the path the example inputs take.
+    """
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return {p.name: p.default for p in positional[given:] if p.default is not p.empty}
+
+
 def fx_trace(model: nn.Module, leaf_types: tuple[type, ...] = (),
-             autowrap: tuple[Callable, ...] = ()) -> fx.GraphModule:
+             autowrap: tuple[Callable, ...] = (),
+             concrete_args: Optional[dict[str, object]] = None) -> fx.GraphModule:
     """Symbolically trace `model`, keeping module paths and source lines on every node.
 
     >>> gm = fx_trace(nn.Sequential(nn.Linear(2, 2)))
@@ -65,7 +81,7 @@ def fx_trace(model: nn.Module, leaf_types: tuple[type, ...] = (),
     ['placeholder', 'call_module', 'output']
     """
     tracer = SourceTracer(leaf_types, autowrap)
-    graph = tracer.trace(model)
+    graph = tracer.trace(model, concrete_args=concrete_args or None)
     # read tracer.root only after trace(): trace() sets it
     return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
 
@@ -91,10 +107,11 @@ def trace_model(model: nn.Module, inputs: Sequence[torch.Tensor], tracer: str = 
     'fx'
     """
     notes: list[str] = []
+    fixed = unused_defaults(model, len(inputs))
     with eval_mode(model):
         if tracer in ("auto", "fx"):
             try:
-                return Traced(fx_trace(model, leaf_types), "fx", notes)
+                return Traced(fx_trace(model, leaf_types, concrete_args=fixed), "fx", notes)
             except Exception as exc:
                 notes.append(f"torch.fx could not trace the model: {_summary(exc)}")
                 if tracer == "fx":
@@ -102,7 +119,7 @@ def trace_model(model: nn.Module, inputs: Sequence[torch.Tensor], tracer: str = 
             registry = _timm_registry()
             if registry is not None:
                 try:
-                    gm = fx_trace(model, leaf_types + registry[0], registry[1])
+                    gm = fx_trace(model, leaf_types + registry[0], registry[1], fixed)
                     return Traced(gm, "fx+timm", notes)
                 except Exception as exc:
                     notes.append(f"torch.fx with timm's leaf modules failed too: {_summary(exc)}")

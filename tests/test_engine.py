@@ -360,3 +360,38 @@ def test_ops_that_need_values_are_a_note_not_an_error():
     assert report.findings == [] and report.error is None
     assert any("need real tensor values" in note for note in report.notes)
     assert report.output_shapes[0] == (1, 8, 8, 8) and report.output_shapes[1] is None
+
+
+class OptionalMask(nn.Module):
+    """`if mask is not None:` on an unused optional input: trace the path actually taken."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x, mask=None):
+        if mask is not None:
+            x = x * mask.view(x.shape[0], 1, 1, 1)
+        return self.conv(x) + x
+
+
+class LongToFloat(nn.Module):
+    """`.float()` changes the dtype: the matmul after it must see float32."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("positions", torch.arange(8))
+
+    def forward(self, x):
+        angles = self.positions[:, None].float() @ torch.ones(1, 4)
+        return x + angles.sum()
+
+
+def test_optional_inputs_keep_their_defaults():
+    report = shapecheck.check(OptionalMask(), (2, 3, 8, 8))
+    assert report.ok and report.tracer == "fx" and len(report.residual_adds) == 1
+
+
+def test_dtype_changes_are_followed():
+    report = shapecheck.check(LongToFloat(), (2, 4))
+    assert report.ok and report.output_shapes == [(2, 4)]

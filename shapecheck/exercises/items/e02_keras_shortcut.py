@@ -1,0 +1,125 @@
+"""Exercise 2: the Keras `conv_shortcut=False` homework, and page 000's "Add pads" claim."""
+
+from __future__ import annotations
+
+import torch
+
+from shapecheck.exercises import describe as d
+from shapecheck.exercises.catalog import Exercise
+from shapecheck.exercises.grading import Attempt, answer_problem
+from shapecheck.exercises.items.common import (runtime_error_text, same_blocks_as_reference,
+                                               shortcut_is)
+from shapecheck.exercises.text import Text
+
+CLAIM = "ADD_PADS_OR_BROADCASTS"
+CLAIM_WHAT = Text("True or False: does an add pad or broadcast mismatched channels?",
+                  "True 或 False：加法会不会对不一致的通道补零或广播？")
+
+EXPLAIN = Text(
+    en="""Why the seed's stack() never fails: its first block projects. Your stack2, as
+shapecheck traced it (main + shortcut):
+{adds}
+The identity block {identity} receives {identity_in}: filters * 2 channels at the size
+the first block left, so its add matches exactly, as every later block's does.
+When it would fail: when a block with conv_shortcut=False is the first to change the width or
+the stride. That is the starter's stack2.0:
+  {starter_finding}
+Why "Add zero-pads or broadcasts" is false: an add never pads, and broadcasting only stretches
+a dimension of size 1. Adding the starter's two operands in PyTorch:
+  {starter_shapes}: {starter_add}
+A 128-channel map plus a 256-channel map:
+  1x128x8x8 + 1x256x8x8: {add_128_256}
+Only a size-1 dimension stretches:
+  1x1x8x8 + 1x256x8x8 {add_1_256}
+(which is how a map shrunk to 1x1 can hide a missing stride: exercise 5).""",
+    zh="""种子代码的 stack() 为什么从不报错？因为它的第一个块做了投影。shapecheck 追踪到的你的
+stack2（主分支 + 捷径）：
+{adds}
+恒等块 {identity} 收到的是 {identity_in}：filters * 2 个通道，尺寸与第一个块输出的相同，
+所以它的加法两侧完全一致，后面每个块也都如此。
+什么时候会出错？当某个 conv_shortcut=False 的块最先改变通道数或步幅时。起始文件里的
+stack2.0 正是如此：
+  {starter_finding}
+为什么“Add 会补零或广播”是错的？加法从不补零，广播也只会拉伸大小为 1 的维度。在 PyTorch
+中把起始文件的两个操作数相加：
+  {starter_shapes}：{starter_add}
+128 通道加 256 通道：
+  1x128x8x8 + 1x256x8x8：{add_128_256}
+只有大小为 1 的维度才会被拉伸：
+  1x1x8x8 + 1x256x8x8 {add_1_256}
+（这也说明了为什么缩到 1x1 的特征图能掩盖缺失的步幅，见练习 5。）""")
+
+
+def _adds_raise(attempt: Attempt) -> bool:
+    """Whether the starter's mismatched operands really fail to add (computed by torch)."""
+    finding = d.first_error(attempt.starter().report)
+    main, short = finding.shapes
+    try:
+        torch.zeros(main) + torch.zeros(short)
+    except RuntimeError:
+        return True
+    return False
+
+
+def claim_criterion(attempt: Attempt) -> list[str]:
+    # The claim holds exactly when the starter's bad add goes through; torch decides.
+    return answer_problem(attempt, CLAIM, not _adds_raise(attempt), CLAIM_WHAT(attempt.lang),
+                          same=lambda given, truth: isinstance(given, bool) and given == truth)
+
+
+def explain(attempt: Attempt) -> str:
+    lang = attempt.lang
+    stack2 = [a for a in attempt.report.residual_adds if a.module.startswith("stack2.")]
+    identity = next(a for a in stack2 if a.shortcut == "identity")
+    starter_finding = d.first_error(attempt.starter().report)
+    main, short = starter_finding.shapes
+    return EXPLAIN(
+        lang,
+        adds="\n".join("  " + d.add_line(a, lang) for a in stack2),
+        identity=identity.module,
+        identity_in=d.shape(attempt.block(identity.module).input_shape),
+        starter_finding=d.finding_sentence(starter_finding, lang),
+        starter_shapes=f"{d.shape(main)} + {d.shape(short)}",
+        starter_add=runtime_error_text(main, short),
+        add_128_256=runtime_error_text((1, 128, 8, 8), (1, 256, 8, 8)),
+        add_1_256=runtime_error_text((1, 1, 8, 8), (1, 256, 8, 8)),
+    )
+
+
+EXERCISE = Exercise(
+    number=2,
+    slug="keras-shortcut",
+    title=Text("The Keras conv_shortcut=False question", "Keras 的 conv_shortcut=False 之问"),
+    source=Text("seed pages 000 and 002 (boot-camp homework): ResNeXt block() and stack()",
+                "种子页面 000 与 002（训练营作业）：ResNeXt 的 block() 与 stack()"),
+    question=Text(
+        en="In the seed's ResNeXt unit, with conv_shortcut=False the shortcut is the input "
+           "itself, and the homework asks why x = Add()([x, shortcut]) raises no error. Page "
+           "000 says Add zero-pads or broadcasts the smaller tensor, and the starter's "
+           "stack_simplified() was written on that belief. Make the network work as the "
+           "seed's stack() does (keep the identity shortcut wherever it is correct), and set "
+           "ADD_PADS_OR_BROADCASTS to True or False. Once solved, the explanation shows why "
+           "stack() never fails, when conv_shortcut=False does fail, and what Add really does.",
+        zh="在种子代码的 ResNeXt 单元里，conv_shortcut=False 时捷径就是输入本身。作业问："
+           "x = Add()([x, shortcut]) 为什么不报错？页面 000 说 Add 会自动补零或广播较小的张量，"
+           "起始文件中的 stack_simplified() 就是照这个说法写的。请让网络像种子代码的 stack() "
+           "那样工作（恒等捷径正确的地方要保留），并把 ADD_PADS_OR_BROADCASTS 设为 True 或 "
+           "False。通过后的讲解会说明：stack() 为什么从不出错，conv_shortcut=False 何时会出错，"
+           "以及 Add 实际上做了什么。"),
+    hints=(
+        Text("Check the starter: which add fails, and which two shapes does it meet? Could any "
+             "padding or broadcasting make those shapes agree?",
+             "先检查起始文件：哪个加法出错？它两侧的形状分别是什么？补零或广播能让它们一致吗？"),
+        Text("Compare stack() and stack_simplified(): only the first block differs. What does "
+             "the first block's projection give every later block of the stack?",
+             "对比 stack() 与 stack_simplified()：只有第一个块不同。第一个块的投影给同一 stack "
+             "里后面的块带来了什么？"),
+        Text("Build stack2 with stack(64, 64, 1, strides=2, groups=8) and set "
+             "ADD_PADS_OR_BROADCASTS = False.",
+             "用 stack(64, 64, 1, strides=2, groups=8) 构建 stack2，并设 "
+             "ADD_PADS_OR_BROADCASTS = False。"),
+    ),
+    criteria=(same_blocks_as_reference, shortcut_is("stack2.0", "projection"),
+              shortcut_is("stack2.1", "identity"), claim_criterion),
+    explain=explain,
+)

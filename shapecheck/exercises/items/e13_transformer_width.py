@@ -1,0 +1,88 @@
+"""Exercise 13: a transformer residual whose attention projects to the wrong width."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from shapecheck.exercises import describe as d
+from shapecheck.exercises.catalog import Exercise
+from shapecheck.exercises.grading import Attempt
+from shapecheck.exercises.items.common import (node_of_layer, same_blocks_as_reference,
+                                               same_output_as_reference)
+from shapecheck.exercises.text import Text
+
+NOT_IDENTITY = Text("the residual add in {module} goes through a {kind} shortcut; keep every "
+                    "transformer shortcut the identity and fix the branch instead",
+                    "{module} 中的残差相加经过了{kind}捷径；Transformer 的捷径应保持恒等，"
+                    "请改正分支本身")
+
+EXPLAIN = Text(
+    en="""shapecheck's first finding on the starter:
+  {starter_finding}
+Its fix is verified, and it would run, but it widens the residual stream with a Linear on the
+shortcut, and every later add, LayerNorm and layer would then have to follow. In a
+transformer the stream keeps the model's width; the branch must come back to it. In your file
+the attention's projection is {proj} (output {proj_shape}), and every add is an identity
+add of equal shapes:
+{adds}
+The tokens leave with the width they came in with: {inp} -> {out}.""",
+    zh="""shapecheck 对起始文件的第一条报告：
+  {starter_finding}
+它给出的修复经过了验证，也能运行，但那是在捷径上加一个 Linear、把残差流加宽，之后的每次
+相加、每个 LayerNorm 和每一层都得跟着改。Transformer 的残差流保持模型宽度不变，应当让分支
+回到这个宽度。在你的文件中，注意力的输出投影是 {proj}（输出 {proj_shape}），每次相加都是
+形状相同的恒等相加：
+{adds}
+token 离开时的宽度与进入时相同：{inp} -> {out}。""")
+
+
+def identity_criterion(attempt: Attempt) -> list[str]:
+    return [NOT_IDENTITY(attempt.lang, module=a.module,
+                         kind=d.shortcut_kind(a.shortcut, attempt.lang))
+            for a in attempt.report.residual_adds if a.shortcut != "identity"]
+
+
+def explain(attempt: Attempt) -> str:
+    report = attempt.report
+    proj: nn.Linear = attempt.layer("layer1.attn.proj")
+    node = node_of_layer(report, "layer1.attn.proj")
+    return EXPLAIN(
+        attempt.lang,
+        starter_finding=d.finding_sentence(d.first_error(attempt.starter().report), attempt.lang),
+        proj=f"Linear({proj.in_features}, {proj.out_features})",
+        proj_shape=d.shape(report.nodes[node].shape) if node else "?",
+        adds="\n".join(d.adds_lines(report, attempt.lang)), inp=d.shapes(report.input_shapes),
+        out=d.shapes(report.output_shapes))
+
+
+EXERCISE = Exercise(
+    number=13,
+    slug="transformer-width",
+    title=Text("A transformer residual: attention to the wrong width",
+               "Transformer 的残差：注意力输出宽度不对"),
+    source=Text("beyond the seeds: the same add in a transformer layer",
+                "种子之外：Transformer 层中的同一种相加"),
+    question=Text(
+        en="A pre-norm transformer layer computes x + attn(norm1(x)) and x + mlp(norm2(x)) on "
+           "1x16x96 tokens. The starter's attention works in heads * head_dim = 128 dimensions "
+           "and its output projection keeps 128. Check it: where does shapecheck find the "
+           "mismatch, on which dimension, and what fix does it propose? Fix the model so that "
+           "every residual add is an identity add and the output keeps the input's shape.",
+        zh="一个 pre-norm Transformer 层在 1x16x96 的 token 上计算 x + attn(norm1(x)) 和 "
+           "x + mlp(norm2(x))。起始文件中的注意力在 heads * head_dim = 128 维上计算，输出投影"
+           "也保持 128 维。检查一下：shapecheck 在哪里发现了不匹配？是哪个维度？它建议怎样修复？"
+           "请修正模型，使每次残差相加都是恒等相加，并且输出形状与输入相同。"),
+    hints=(
+        Text("For token tensors the feature dimension is the last one: compare the two shapes "
+             "of the first finding.",
+             "对 token 张量来说，特征维是最后一维：比较第一条报告中的两个形状。"),
+        Text("shapecheck's fix puts a Linear on the shortcut. Where else could the widths be "
+             "made to agree, without touching the residual stream?",
+             "shapecheck 的修复是在捷径上加一个 Linear。在不改动残差流的前提下，还能在哪里让"
+             "宽度一致？"),
+        Text("Make the output projection map back to the model's width: nn.Linear(inner, dim).",
+             "让输出投影映射回模型宽度：nn.Linear(inner, dim)。"),
+    ),
+    criteria=(same_blocks_as_reference, same_output_as_reference, identity_criterion),
+    explain=explain,
+)
