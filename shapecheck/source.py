@@ -16,12 +16,16 @@ from shapecheck.report import Location
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
 _TORCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__import__("torch").__file__)))
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+_USER_CODE_DIRS = tuple(os.path.join(_OWN_DIR, "exercises", d) + os.sep
+                        for d in ("starters", "solutions"))
 
 
 @functools.lru_cache(maxsize=4096)
 def _is_library_frame(path: str) -> bool:
     """Frames inside torch or shapecheck itself never name the user's line."""
     absolute = os.path.abspath(path)
+    if absolute.startswith(_USER_CODE_DIRS):
+        return False  # the exercises' model files are user code shipped inside the package
     return (absolute.startswith(os.path.join(_TORCH_DIR, "torch") + os.sep)
             or absolute.startswith(_OWN_DIR + os.sep)
             or path.startswith("<"))
