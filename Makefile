@@ -9,4 +9,4 @@ test:
 test-slow:
 	bash scripts/test.sh -m slow
 bench:
-	bash scripts/setup.sh && bash bench/run.sh quick
+	bash scripts/setup.sh bench && bash bench/run.sh quick

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: a virtual environment with torch's CPU build, the project, its test
 # tools, torchvision/timm for the third-party model tests, and Graphviz's `dot` if it can be
-# installed. Safe to run again: finished steps are skipped.
+# installed (with `bench`: the benchmarks' tools too). Safe to run again: finished steps are
+# skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,12 @@ if torch.version.cuda is not None and not torch.cuda.is_available():
     print(f"setup: warning: torch {torch.__version__} is a CUDA build on a machine without CUDA")
 PY
   touch "$STAMP"
+fi
+
+# `scripts/setup.sh bench`: also the tools the benchmarks compare against
+if [ "${1:-}" = "bench" ] && ! "$VENV/bin/python" -c "import torchinfo, torchview, matplotlib" 2>/dev/null; then
+  echo "setup: installing the benchmark tools (torchinfo, torchview, matplotlib)"
+  $PIP install -e ".[bench]"
 fi
 
 if ! command -v dot >/dev/null 2>&1; then
