@@ -7,7 +7,11 @@ For every residual block of each model, the applicable mutations are:
   when it had 2), the shortcut untouched;
 - `proj_channels`: the projection's last conv (and the norms after it) outputs half
   the channels (the classic "forgot `* expansion`");
-- `proj_one`: the projection outputs 1 channel (the add then broadcasts silently).
+- `proj_one`: the projection outputs 1 channel (the add then broadcasts silently);
+- `main_channels`: the main branch's last conv (the one giving the block its output
+  width, and the norms after it) outputs half the channels, while the shortcut and the
+  next block keep the right width: here the fix belongs in the main branch (a `resize`
+  of that conv), not on the shortcut.
 
 Each mutant is checked two ways. Ground truth, independent of shapecheck: a real CPU
 forward at a small input (64x64) under a `TorchFunctionMode` that records every addition's
@@ -107,14 +111,58 @@ def main_convs(block) -> list[tuple[str, Any]]:
             and p != skip and not p.startswith(skip + ".")]
 
 
-def applicable(model, path: str) -> list[str]:
+def applicable(model, path: str, width: Optional[tuple[str, list[str]]]) -> list[str]:
     block = model.get_submodule(path)
     kinds = []
     if has_projection(block):
         kinds += ["drop_downsample", "proj_channels", "proj_one"]
     if main_convs(block):
         kinds.append("stride")
+    if width is not None:
+        kinds.append("main_channels")
     return kinds
+
+
+def leaf_outputs(model, shape) -> list[tuple[str, Any, tuple[int, ...]]]:
+    """(path, module, output shape) of every conv and batch norm, in execution order, from
+    a meta forward of `model`."""
+    import torch
+    import torch.nn as nn
+
+    seen: list[tuple[str, Any, tuple[int, ...]]] = []
+    hooks = []
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.BatchNorm2d)):
+            def hook(mod, args, out, name=name):
+                seen.append((name, mod, tuple(out.shape)))
+            hooks.append(module.register_forward_hook(hook))
+    with torch.no_grad():
+        model(torch.empty(shape, device="meta"))
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+def width_layers(block_path: str, block, io, leaves) -> Optional[tuple[str, list[str]]]:
+    """The main-branch conv that gives block `block_path` its output shape (the last one
+    to run with exactly that output, so not an SE gate at 1x1), with the batch norms that
+    follow it at that shape; paths relative to the block. None when there is none or its
+    width cannot be halved."""
+    skip = shortcut_attr(block)
+    out = io[1]
+    inside = [(name[len(block_path) + 1:], m, shape) for name, m, shape in leaves
+              if name.startswith(block_path + ".")]
+    main = [(rel, m, shape) for rel, m, shape in inside
+            if rel != skip and not rel.startswith(skip + ".") and shape[1:] == out[1:]]
+    convs = [i for i, (_, m, _) in enumerate(main) if type(m).__name__ == "Conv2d"]
+    if not convs:
+        return None
+    last = convs[-1]
+    rel, conv, _ = main[last]
+    if conv.out_channels % 2 or (conv.out_channels // 2) % conv.groups:
+        return None
+    norms = [r for r, m, _ in main[last + 1:] if type(m).__name__ == "BatchNorm2d"]
+    return rel, norms
 
 
 def _resize_out(conv, out: int) -> None:
@@ -143,12 +191,21 @@ def _resize_norm(norm, out: int) -> None:
         norm.running_var = torch.ones(out, device=dev)
 
 
-def mutate(model, path: str, kind: str) -> str:
-    """Apply mutation `kind` to block `path` of `model` in place; return what was changed."""
+def mutate(model, path: str, kind: str, width: Optional[tuple[str, list[str]]] = None) -> str:
+    """Apply mutation `kind` to block `path` of `model` in place; return what was changed
+    (`width`: the layers `main_channels` changes, from `width_layers`)."""
     import torch.nn as nn
 
     block = model.get_submodule(path)
     attr = shortcut_attr(block)
+    if kind == "main_channels":
+        rel, norms = width  # type: ignore[misc]
+        conv = block.get_submodule(rel)
+        old = conv.out_channels
+        _resize_out(conv, old // 2)
+        for norm in norms:
+            _resize_norm(block.get_submodule(norm), old // 2)
+        return f"{rel} out_channels {old} -> {old // 2}" + "".join(f", {n}" for n in norms)
     if kind == "drop_downsample":
         setattr(block, attr, nn.Identity())
         return f"{attr} -> Identity"
@@ -172,14 +229,20 @@ def mutate(model, path: str, kind: str) -> str:
     return f"{attr}{'.' + rel if rel else ''} out_channels {old} -> {new}"
 
 
-def expected_fix(kind: str, block, io: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[int, int, int]:
-    """(in, out, stride) of the projection the mutated block needs, from unmutated shapes."""
+def expected_fix(kind: str, block, io: tuple[tuple[int, ...], tuple[int, ...]],
+                 width: Optional[tuple[str, list[str]]] = None) -> tuple[str, int, int, int]:
+    """(kind, in, out, stride) of the fix the mutated block needs, from unmutated shapes:
+    a projection of the block's input, or for `main_channels` the conv rebuilt at the
+    block's output width."""
     (_, c_in, h_in, _), (_, c_out, h_out, _) = io
+    if kind == "main_channels":
+        conv = block.get_submodule(width[0])  # type: ignore[index]
+        return "resize", conv.in_channels, c_out, 1
     stride = round(h_in / h_out)
     if kind == "stride":
         conv = next((c for _, c in main_convs(block) if max(c.stride) > 1), None)
         stride = stride // 2 if conv is not None else stride * 2
-    return c_in, c_out, stride
+    return "projection", c_in, c_out, stride
 
 
 # ---------------------------------------------------------------- ground truth
@@ -271,19 +334,21 @@ def run_model(spec: str, limit: int = 0) -> list[dict[str, Any]]:
     baseline = shapecheck.check(meta, shape)
     assert baseline.ok, f"{spec} unmutated has findings: {baseline.errors}"
     io = block_io(meta, shape)
+    leaves = leaf_outputs(meta, shape)
+    widths = {p: width_layers(p, meta.get_submodule(p), io[p], leaves) for p in residual_blocks(meta)}
     rows = []
-    plan = [(p, k) for p in residual_blocks(meta) for k in applicable(meta, p)]
+    plan = [(p, k) for p in residual_blocks(meta) for k in applicable(meta, p, widths[p])]
     if limit:
         plan = plan[:limit]
     for path, kind in plan:
         row: dict[str, Any] = {"model": spec, "block": path, "mutation": kind}
-        exp = expected_fix(kind, meta.get_submodule(path), io[path])
+        exp = expected_fix(kind, meta.get_submodule(path), io[path], widths[path])
         m_cpu = copy.deepcopy(cpu)
-        row["change"] = mutate(m_cpu, path, kind)
+        row["change"] = mutate(m_cpu, path, kind, widths[path])
         row["gt_bug"], row["gt_evidence"] = ground_truth(original_adds, m_cpu, x)
         del m_cpu
         m_meta = copy.deepcopy(meta)
-        mutate(m_meta, path, kind)
+        mutate(m_meta, path, kind, widths[path])
         start = time.perf_counter()
         try:
             report = shapecheck.check(m_meta, shape)
@@ -298,16 +363,19 @@ def run_model(spec: str, limit: int = 0) -> list[dict[str, Any]]:
         elsewhere = [f for f in errors if f not in inside]
         row["found"] = bool(inside)
         row["report_error"] = report.error.kind if report.error else ""
-        row["expected_fix"] = "in {} out {} stride {}".format(*exp)
+        row["expected_fix"] = "{} in {} out {} stride {}".format(*exp)
         if inside:
             f = inside[0]
             row.update(kind=f.kind, code=f.code, finding_module=f.module, shapes=_fmt(f.shapes))
             fix = f.fix
             row["fix_proposed"] = fix is not None
-            row["fix"] = (f"in {fix.in_channels} out {fix.out_channels} stride "
+            row["fix"] = (f"{fix.kind} in {fix.in_channels} out {fix.out_channels} stride "
                           f"{_stride_int(fix.stride)}") if fix else ""
-            row["fix_correct"] = bool(fix) and (fix.in_channels, fix.out_channels,
-                                                _stride_int(fix.stride)) == exp
+            wanted_layer = kind != "main_channels" or (
+                bool(fix) and f"{path}.{widths[path][0]}" in fix.layers)
+            row["fix_correct"] = bool(fix) and wanted_layer and (
+                "resize" if fix.kind == "resize" else "projection", fix.in_channels,
+                fix.out_channels, _stride_int(fix.stride)) == exp
             row["fix_verified"] = bool(fix) and fix.verified
         else:
             row.update(fix_proposed=False, fix_correct=False, fix_verified=False)

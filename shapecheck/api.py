@@ -15,8 +15,10 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck import diagnose
-from shapecheck.fix import insert_fixes, propose_fix
+from shapecheck.fix import insert_fixes, propose_fix, propose_resize
 from shapecheck.inputs import InputError, example_tensors
+from shapecheck.intent import Consumer, consumers, shortcut_is_intended
+from shapecheck.layout import layout_of
 from shapecheck.meta import has_lazy_modules
 from shapecheck.messages import default_language
 from shapecheck.propagate import Propagation, propagate_shapes, scaled_inputs
@@ -94,10 +96,18 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
 
     clock = time.perf_counter()
     prop = propagate_shapes(gm, tensors, main_operand)
+    # where the layers after a failed add want the shortcut's width, propagation goes on
+    # with the shortcut instead, so that nothing after it fails in consequence
+    wrong_branch = _wrong_main_branches(gm, structures, prop)
+    keep = {name: (1 - index if name in wrong_branch else index)
+            for name, index in main_operand.items()}
+    if wrong_branch:
+        prop = propagate_shapes(gm, tensors, keep)
     report.timings["propagate"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    ctx = diagnose.Context(gm, prop, _probe(model, traced, tensors, main_operand, probe), lang)
+    ctx = diagnose.Context(gm, prop, _probe(model, traced, tensors, keep, probe), lang,
+                           wrong_branch)
     residual_findings = {s.add.name: diagnose.check_residual_add(ctx, s) for s in structures}
     findings = [f for f in residual_findings.values() if f is not None]
     findings += diagnose.check_failures(ctx, set(residual_findings))
@@ -118,7 +128,7 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
     clock = time.perf_counter()
     by_add = {s.add.name: s for s in structures}
     if fixes:
-        findings = _fix(ctx, gm, tensors, main_operand, by_add, findings, report)
+        findings = _fix(ctx, gm, tensors, keep, by_add, findings, report)
     report.timings["fix"] = time.perf_counter() - clock
     report.findings = findings
 
@@ -178,7 +188,28 @@ def _probe(model: nn.Module, traced: Traced, tensors, main_operand,
     return run
 
 
-def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, main_operand,
+def _wrong_main_branches(gm: fx.GraphModule, structures: list[ResidualStructure],
+                         prop: Propagation) -> dict[str, list[Consumer]]:
+    """Failed adds whose later layers expect the shortcut's width, with those layers."""
+    found = {}
+    for s in structures:
+        failure = prop.results[s.add.name].failure
+        if failure is None or failure.kind != "add":
+            continue
+        main = prop.shape(s.add.args[s.main_operand].name)
+        short = prop.shape(s.add.args[1 - s.main_operand].name)
+        if main is None or short is None or len(main) != len(short):
+            continue
+        dim = layout_of(main, diagnose.channels_first(gm, s)).channel_dim
+        if main[dim] == short[dim]:
+            continue
+        later = consumers(gm, s.add, lambda n: prop.shape(n.name), dim)
+        if shortcut_is_intended(later, main[dim], short[dim]):
+            found[s.add.name] = later
+    return found
+
+
+def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, keep,
          by_add: dict[str, ResidualStructure], findings: list[Finding],
          report: Report) -> list[Finding]:
     plans, proposals = [], {}
@@ -186,8 +217,14 @@ def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, main_operand,
         s = by_add.get(finding.node or "")
         if s is None:
             continue
-        main = ctx.shape(s.add.args[s.main_operand])
-        fix = propose_fix(finding, ctx.shape(s.fork), main, not diagnose.channels_first(ctx, s))
+        main_node = s.add.args[s.main_operand]
+        main = ctx.shape(main_node)
+        if s.add.name in ctx.wrong_branch:
+            short = ctx.shape(s.add.args[1 - s.main_operand])
+            dim = layout_of(main, diagnose.channels_first(gm, s)).channel_dim
+            fix = propose_resize(gm, main_node, ctx.shape, dim, short[dim])
+        else:
+            fix = propose_fix(finding, ctx.shape(s.fork), main, not diagnose.channels_first(gm, s))
         if fix is None:
             continue
         proposals[index] = fix
@@ -195,7 +232,7 @@ def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, main_operand,
     if not plans:
         return findings
     patched = insert_fixes(gm, plans)
-    after = propagate_shapes(patched, tensors, main_operand)
+    after = propagate_shapes(patched, tensors, keep)
     quiet = ("skipped", "unsupported")
     before_failures = {name for name, f in ctx.prop.failures.items() if f.kind not in quiet}
     new_failures = {name for name, f in after.failures.items()

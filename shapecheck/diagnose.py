@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import re
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.codes import code_for
+from shapecheck.intent import Consumer, width_setters
 from shapecheck.layout import Layout, layout_of, spatial_text
 from shapecheck.messages import text
 from shapecheck.propagate import Propagation
 from shapecheck.report import Finding, Location, format_shape
-from shapecheck.residual import ResidualStructure, add_operands
+from shapecheck.residual import ResidualStructure, add_operands, module_of
 from shapecheck.source import layer_path, node_location, owner_module
 
 Shape = tuple[int, ...]
@@ -36,20 +37,21 @@ class Context:
     prop: Propagation
     probe: Callable[[], Optional[Propagation]]
     lang: str = "en"
+    # failed adds whose later layers expect the shortcut's width (intent.py), with them
+    wrong_branch: dict[str, list[Consumer]] = field(default_factory=dict)
 
     def shape(self, node: fx.Node) -> Optional[Shape]:
         return self.prop.shape(node.name)
 
     def module(self, node: fx.Node) -> Optional[nn.Module]:
-        if node.op != "call_module":
-            return None
-        try:
-            return self.gm.get_submodule(node.target)
-        except AttributeError:
-            return None
+        return module_of(self.gm, node)
 
     def t(self, key: str, **values) -> str:
         return text(key, self.lang, **values)
+
+    def where(self, shape: Shape, layout: Layout) -> str:
+        """The spatial size of `shape` in words ("56x56", "197 tokens")."""
+        return spatial_text(shape, layout, self.lang)
 
 
 def _finding(kind: str, message: str, node: fx.Node, module: str, shapes, causes=()) -> Finding:
@@ -58,10 +60,10 @@ def _finding(kind: str, message: str, node: fx.Node, module: str, shapes, causes
                    tuple(shapes), None, node.name, tuple(causes))
 
 
-def channels_first(ctx: Context, structure: ResidualStructure) -> bool:
+def channels_first(gm: fx.GraphModule, structure: ResidualStructure) -> bool:
     """3-D tensors are N,C,L when a 1-D conv or norm touches the block, else tokens."""
     for node in structure.main_branch + structure.shortcut_branch + (structure.fork,):
-        module = ctx.module(node)
+        module = module_of(gm, node)
         if isinstance(module, (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d)):
             return True
     return False
@@ -73,7 +75,7 @@ def check_residual_add(ctx: Context, s: ResidualStructure) -> Optional[Finding]:
     main, short = ctx.shape(main_node), ctx.shape(short_node)
     if main is None or short is None or main == short or len(main) != len(short):
         return None
-    layout = layout_of(main, channels_first(ctx, s))
+    layout = layout_of(main, channels_first(ctx.gm, s))
     module = owner_module(s.add)
     failure = ctx.prop.results[s.add.name].failure
     raised = failure is not None and failure.kind == "add"
@@ -93,11 +95,11 @@ def check_residual_add(ctx: Context, s: ResidualStructure) -> Optional[Finding]:
             return _finding("broadcast", message, s.add, module, (main, short), causes)
         key = "add.channel" if layout.spatial_dims else "add.channel_flat"
         message = ctx.t(key, module=where, mc=mc, sc=sc, unit=unit, kind=kind_word,
-                        ms=spatial_text(main, layout), ss=spatial_text(short, layout))
+                        ms=ctx.where(main, layout), ss=ctx.where(short, layout))
         return _finding("channel_mismatch", message, s.add, module, (main, short), causes)
     if raised:
-        message = ctx.t("add.spatial", module=where, ms=spatial_text(main, layout),
-                        ss=spatial_text(short, layout), kind=kind_word, mc=mc, unit=unit)
+        message = ctx.t("add.spatial", module=where, ms=ctx.where(main, layout),
+                        ss=ctx.where(short, layout), kind=kind_word, mc=mc, unit=unit)
         return _finding("spatial_mismatch", message, s.add, module, (main, short), causes)
     return _check_spatial_broadcast(ctx, s, layout, main, short, where, module, kind_word, causes)
 
@@ -120,8 +122,8 @@ def _check_spatial_broadcast(ctx, s, layout: Layout, main, short, where, module,
         ones = main_ones or short_ones
         if all(small[d] == 1 for d in ones):
             return None  # stays size 1 at any size: a pooled context, by design
-        message = ctx.t("add.spatial_silent", module=where, ms=spatial_text(main, layout),
-                        ss=spatial_text(short, layout), kind=kind_word,
+        message = ctx.t("add.spatial_silent", module=where, ms=ctx.where(main, layout),
+                        ss=ctx.where(short, layout), kind=kind_word,
                         pm=format_shape(pm), ps=format_shape(ps))
         return _finding("spatial_mismatch", message, s.add, module, (main, short), causes)
     side = "main" if main_ones else "shortcut"
@@ -151,47 +153,90 @@ def explain(ctx: Context, s: ResidualStructure, layout: Layout) -> list[str]:
     """Which layers changed the shape on each branch, relative to the block's module."""
     prefix = owner_module(s.add)
     unit = ctx.t("unit.channels" if layout.name not in ("tokens", "features") else "unit.features")
-    notes = collapse_repeats(_branch_changes(ctx, s.main_branch, prefix, layout, unit))
+    main_node = _operands(s)[0]
+    rank = len(ctx.shape(main_node) or ())
     fork_shape = ctx.shape(s.fork)
-    if not s.shortcut_branch and fork_shape is not None and len(fork_shape) == len(
-            ctx.shape(_operands(s)[0]) or ()):
+    notes = _main_branch_changes(ctx, s, prefix, layout, unit, rank)
+    if not s.shortcut_branch and fork_shape is not None and len(fork_shape) == rank:
         notes.append(ctx.t("cause.identity", c=layout.channels(fork_shape), unit=unit,
-                           s=spatial_text(fork_shape, layout) or "-"))
+                           s=ctx.where(fork_shape, layout) or "-"))
     else:
-        changes = collapse_repeats(_branch_changes(ctx, s.shortcut_branch, prefix, layout, unit))
+        changes = collapse_repeats([text for _, text in _branch_changes(
+            ctx, s.shortcut_branch, prefix, layout, unit, rank)])
         if not changes and fork_shape is not None and len(fork_shape) == len(layout.spatial_dims) + (
                 2 if layout.name != "features" else 1):
             notes.append(ctx.t("cause.shortcut_keeps", c=layout.channels(fork_shape), unit=unit,
-                               s=spatial_text(fork_shape, layout) or "-"))
+                               s=ctx.where(fork_shape, layout) or "-"))
         notes.extend(changes)
+    later = ctx.wrong_branch.get(s.add.name)
+    if later:
+        names = ", ".join(f"{layer_path(c.node)}: {type(c.module).__name__}" for c in later[:3])
+        notes.append(ctx.t("cause.consumers", c=later[0].width, unit=unit, layers=names))
     return notes
 
 
-def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str) -> list[str]:
-    notes = []
+def _main_branch_changes(ctx: Context, s: ResidualStructure, prefix: str, layout: Layout,
+                         unit: str, rank: int) -> list[str]:
+    """The main branch's changes; where its channel changes do not add up to its final
+    width (attention re-views its tensors), the layer that set that width instead."""
+    changes = _branch_changes(ctx, s.main_branch, prefix, layout, unit, rank)
+    main_node = _operands(s)[0]
+    final = ctx.shape(main_node)
+    widths = [width for width, _ in changes if width is not None]
+    if final is not None and widths and widths[-1] != layout.channels(final):
+        setters = width_setters(ctx.gm, main_node, ctx.shape, layout.channel_dim)
+        if setters:
+            layer = setters[-1]
+            changes = [c for c in changes if c[0] is None]
+            changes.append((None, ctx.t("cause.setter", layer=_relative(layer_path(layer), prefix),
+                                        type=_describe(ctx.module(layer)), unit=unit,
+                                        c=layout.channels(final))))
+    return collapse_repeats([text for _, text in changes])
+
+
+# Steps that only rearrange or re-view a tensor: their dims do not mean channels or space.
+_REARRANGE = frozenset({
+    "transpose", "permute", "view", "reshape", "flatten", "unflatten", "contiguous", "squeeze",
+    "unsqueeze", "expand", "expand_as", "repeat", "movedim", "moveaxis", "swapaxes", "swapdims",
+    "t", "chunk", "split", "tensor_split", "split_with_sizes", "getitem", "narrow", "select",
+    "unbind", "view_as", "reshape_as"})
+
+
+def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str,
+                    rank: int) -> list[tuple[Optional[int], str]]:
+    """(new channel count or None, note) for each step of `branch` that changes the
+    channels or the spatial size of a tensor of the add's rank."""
+    notes: list[tuple[Optional[int], str]] = []
     for node in branch:
         if node.op not in ("call_module", "call_function", "call_method"):
+            continue
+        if node.op != "call_module" and _call_name(node) in _REARRANGE:
             continue
         out = ctx.shape(node)
         inputs = [n for n in node.all_input_nodes if ctx.shape(n) is not None]
         if out is None or not inputs:
             continue
         before = ctx.shape(inputs[0])
-        if before is None or len(before) != len(out) or max(
+        if before is None or len(before) != rank or len(out) != rank or max(
                 layout.spatial_dims + (layout.channel_dim,)) >= len(out):
             continue
         name = _relative(layer_path(node) if node.op == "call_module" else node.name, prefix)
-        merges = node.op == "call_function" and getattr(node.target, "__name__", "") in (
-            "cat", "concat", "stack")
+        merges = node.op == "call_function" and _call_name(node) in ("cat", "concat", "stack")
         if layout.channels(before) != layout.channels(out) and not merges:
-            notes.append(ctx.t("cause.channels", layer=name, unit=unit,
-                               a=layout.channels(before), b=layout.channels(out)))
+            notes.append((layout.channels(out), ctx.t(
+                "cause.channels", layer=name, unit=unit, a=layout.channels(before),
+                b=layout.channels(out))))
         sb, so = layout.spatial(before), layout.spatial(out)
         if sb != so:
             key = "cause.stride" if all(a >= b for a, b in zip(sb, so)) else "cause.upsample"
-            notes.append(ctx.t(key, layer=name, a=spatial_text(before, layout),
-                               b=spatial_text(out, layout)))
+            notes.append((None, ctx.t(key, layer=name, a=ctx.where(before, layout),
+                                      b=ctx.where(out, layout))))
     return notes
+
+
+def _call_name(node: fx.Node) -> str:
+    target = node.target
+    return target if isinstance(target, str) else getattr(target, "__name__", str(target))
 
 
 def collapse_repeats(notes: list[str]) -> list[str]:
@@ -275,6 +320,8 @@ def _describe(module: Optional[nn.Module]) -> str:
         s = module.stride[0] if len(set(module.stride)) == 1 else module.stride
         groups = f", groups={module.groups}" if module.groups > 1 else ""
         return f"{type(module).__name__} {k}/{s}, {module.in_channels}->{module.out_channels}{groups}"
+    if isinstance(module, nn.Linear):
+        return f"{type(module).__name__} {module.in_features}->{module.out_features}"
     return type(module).__name__
 
 

@@ -1,10 +1,12 @@
-"""Projection shortcuts that repair mismatched residual adds, proven on the traced graph.
+"""Fixes that repair mismatched residual adds, proven on the traced graph.
 
-For a mismatched add, the fix replaces its shortcut by a projection of the block's input
-(the fork): a 1x1 convolution with the stride that the main branch applied, then batch
-norm (the ResNet paper's option B), or a `Linear` for token tensors. It is inserted into a
-copy of the traced graph and shapes are propagated again; a fix is `verified` when its add
-is then clean and nothing new broke.
+For a mismatched add, the fix usually replaces its shortcut by a projection of the block's
+input (the fork): a 1x1 convolution with the stride that the main branch applied, then
+batch norm (the ResNet paper's option B), or a `Linear` for token tensors. When the layers
+after the add expect the shortcut's width instead (see intent.py), the main branch is what
+is wrong, and the fix rebuilds its last conv/linear (and the norms after it) at that width.
+Either is applied to a copy of the traced graph and shapes are propagated again; a fix is
+`verified` when its add is then clean and nothing new broke.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
+from shapecheck.intent import ShapeOf, resized, width_setters
 from shapecheck.layout import layout_of
 from shapecheck.meta import skip_init_on_meta
 from shapecheck.report import Finding, Fix, Report, ResidualAdd
@@ -77,6 +80,37 @@ def propose_fix(finding: Finding, fork_shape: Optional[Shape], main_shape: Optio
     return Fix("projection", c_in, c_out, stride, code)
 
 
+def propose_resize(gm: fx.GraphModule, main: fx.Node, shape_of: ShapeOf, channel_dim: int,
+                   width: int) -> Optional[Fix]:
+    """Rebuild the layers that set the main branch's width (ending at `main`) at `width`.
+
+    >>> class Branch(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.proj = nn.Linear(128, 128)
+    ...     def forward(self, x):
+    ...         return self.proj(x)
+    >>> gm = fx.symbolic_trace(Branch())
+    >>> main = next(n for n in gm.graph.nodes if n.op == "call_module")
+    >>> propose_resize(gm, main, lambda n: (1, 16, 128), 2, 96).code
+    'proj = nn.Linear(128, 96)'
+    """
+    setters = width_setters(gm, main, shape_of, channel_dim)
+    if not setters:
+        return None
+    forward = list(reversed(setters))
+    assignments = []
+    for node in forward:
+        rebuilt = resized(gm.get_submodule(node.target), width)
+        if rebuilt is None:
+            return None
+        assignments.append(f"{node.target} = {rebuilt[1]}")
+    layer = gm.get_submodule(forward[0].target)
+    c_in = layer.in_features if isinstance(layer, nn.Linear) else layer.in_channels
+    return Fix("resize", c_in, width, 1, "; ".join(assignments),
+               layers=tuple(str(n.target) for n in forward))
+
+
 def fix_module(fix: Fix, rank: int) -> nn.Module:
     """The fix as a module on the meta device (no memory); `rank` of the tensors it maps."""
     with torch.device("meta"), skip_init_on_meta():
@@ -103,6 +137,9 @@ def insert_fixes(gm: fx.GraphModule, plans: Sequence[tuple[int, Fix, ResidualAdd
     for index, fix, residual, rank in plans:
         add, fork = by_name[residual.node], by_name[residual.fork]
         name = f"shapecheck_fix_{index}"
+        if not fix.on_shortcut:
+            _resize_main_branch(patched, by_name, name, fix, residual)
+            continue
         patched.add_submodule(name, fix_module(fix, rank))
         with graph.inserting_after(fork):
             projection = graph.call_module(name, (fork,))
@@ -115,6 +152,22 @@ def insert_fixes(gm: fx.GraphModule, plans: Sequence[tuple[int, Fix, ResidualAdd
     graph.lint()
     patched.recompile()
     return patched
+
+
+def _resize_main_branch(patched: fx.GraphModule, by_name: dict[str, fx.Node], name: str,
+                        fix: Fix, residual: ResidualAdd) -> None:
+    """Point the main branch's calls of `fix.layers` at rebuilt copies (shared calls
+    elsewhere keep the original layer)."""
+    for j, path in enumerate(fix.layers):
+        rebuilt = resized(patched.get_submodule(path), fix.out_channels)
+        if rebuilt is None:
+            raise ValueError(f"{path} cannot be rebuilt with width {fix.out_channels}")
+        patched.add_submodule(f"{name}_{j}", rebuilt[0])
+        for node_name in residual.main_branch:
+            node = by_name[node_name]
+            if node.op == "call_module" and node.target == path:
+                node.target = f"{name}_{j}"
+                node.meta["shapecheck_fix_for"] = residual.node
 
 
 def apply_fixes(gm: fx.GraphModule, report: Report,
@@ -132,7 +185,7 @@ def apply_fixes(gm: fx.GraphModule, report: Report,
         >>> report = shapecheck.check(Bad(), (1, 4, 8, 8))
         >>> gm = apply_fixes(report.graph_module, report)
         >>> [n.target for n in gm.graph.nodes if n.op == "call_module"]
-        ['conv', 'shapecheck_fix_0']
+        ['shapecheck_fix_0', 'conv']
     """
     chosen = report.findings if findings is None else findings
     adds = {a.node: a for a in report.residual_adds}

@@ -42,11 +42,15 @@ def layout_of(shape: Shape, channels_first: bool = True) -> Layout:
     return Layout(rank - 1, tuple(range(1, rank - 1)), "features")
 
 
-def spatial_text(shape: Shape, layout: Layout) -> str:
-    """"56x56" for an N,C,H,W shape; "197 tokens" for tokens; "" without spatial dims."""
+def spatial_text(shape: Shape, layout: Layout, lang: str = "en") -> str:
+    """"56x56" for an N,C,H,W shape; "197 tokens" for tokens; "" without spatial dims.
+
+    >>> spatial_text((1, 197, 768), layout_of((1, 197, 768), False), "zh")
+    '197 个 token'
+    """
     dims = layout.spatial(shape)
     if not dims:
         return ""
     if layout.name == "tokens":
-        return f"{dims[0]} tokens"
+        return f"{dims[0]} 个 token" if lang == "zh" else f"{dims[0]} tokens"
     return "x".join(str(d) for d in dims)

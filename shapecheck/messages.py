@@ -35,6 +35,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "cause.channels": "{layer} changes {unit} {a} -> {b}",
         "cause.identity": "the identity shortcut keeps {c} {unit} at {s}",
         "cause.shortcut_keeps": "the shortcut keeps {c} {unit} at {s}",
+        "cause.setter": "{layer} ({type}) gives the main branch {c} {unit}",
+        "cause.consumers": "the layers after the add expect {c} {unit} ({layers}): the main "
+                           "branch is what must change, not the shortcut",
         "unit.channels": "channels", "unit.channel": "channel",
         "unit.features": "features", "unit.feature": "feature",
         "kind.identity": "identity", "kind.projection": "projection",
@@ -65,6 +68,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "cause.channels": "{layer} 将{unit}数 {a} -> {b}",
         "cause.identity": "恒等捷径保持 {c} 个{unit}、尺寸 {s}",
         "cause.shortcut_keeps": "捷径保持 {c} 个{unit}、尺寸 {s}",
+        "cause.setter": "{layer}（{type}）使主分支输出 {c} 个{unit}",
+        "cause.consumers": "相加之后的层期望 {c} 个{unit}（{layers}）：应当修改的是主分支，"
+                           "而不是捷径",
         "unit.channels": "通道", "unit.channel": "通道",
         "unit.features": "特征", "unit.feature": "特征",
         "kind.identity": "恒等", "kind.projection": "投影",

@@ -49,12 +49,15 @@ class Location:
 
 @dataclass(frozen=True)
 class Fix:
-    """A projection shortcut that makes a residual add's operands agree.
+    """What makes a residual add's operands agree.
 
-    `stride` is the spatial ratio shortcut/main (an int, or a tuple when the ratio differs
-    per dim). `kind` is "projection" (1x1 conv + BatchNorm) or "linear" (token tensors).
-    `verified` is True when the fix was inserted into the traced graph and shapes were
-    propagated again with this add clean and nothing new broken.
+    `kind` is "projection" (a 1x1 conv + BatchNorm on the shortcut), "linear" (a `Linear`
+    on the shortcut of token tensors) or "resize" (the main branch's last conv/linear, and
+    the norms after it, rebuilt at the width the layers after the add expect; `layers`
+    names them and `code` assigns each its new constructor). `stride` is the spatial ratio
+    shortcut/main (an int, or a tuple when the ratio differs per dim). `verified` is True
+    when the fix was applied to the traced graph and shapes were propagated again with this
+    add clean and nothing new broken.
     """
 
     kind: str
@@ -63,6 +66,12 @@ class Fix:
     stride: Any
     code: str
     verified: bool = False
+    layers: tuple[str, ...] = ()
+
+    @property
+    def on_shortcut(self) -> bool:
+        """True for a layer added on the shortcut; False when main-branch layers change."""
+        return self.kind != "resize"
 
     def to_json(self) -> dict[str, Any]:
         stride = list(self.stride) if isinstance(self.stride, tuple) else self.stride
@@ -73,6 +82,7 @@ class Fix:
             "stride": stride,
             "code": self.code,
             "verified": self.verified,
+            "layers": list(self.layers),
         }
 
 

@@ -162,7 +162,8 @@ def _work(branch: tuple[fx.Node, ...]) -> int:
     return sum(1 for n in branch if n.op in ("call_module", "call_function", "call_method"))
 
 
-def _module_of(gm: Optional[fx.GraphModule], node: fx.Node) -> Optional[nn.Module]:
+def module_of(gm: Optional[fx.GraphModule], node: fx.Node) -> Optional[nn.Module]:
+    """The module a `call_module` node calls, or None (another op, or not in `gm`)."""
     if gm is None or node.op != "call_module":
         return None
     try:
@@ -180,7 +181,7 @@ def classify_shortcut(gm: Optional[fx.GraphModule], branch: tuple[fx.Node, ...])
     """identity, projection (conv/linear, norm), pooled_projection (ResNet-D) or other."""
     has_pool = has_projection = False
     for node in branch:
-        module = _module_of(gm, node)
+        module = module_of(gm, node)
         if module is not None:
             if isinstance(module, _IDENTITY_MODULES):
                 continue

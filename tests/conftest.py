@@ -11,6 +11,9 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+# model files that the CLI tests load in subprocesses (some broken on purpose), not test
+# modules: `--doctest-modules` must not import them
+collect_ignore_glob = ["fixtures/*"]
 
 
 def load_file(relative: str) -> ModuleType:

@@ -123,17 +123,26 @@ def _mark_residual(report: Report, structure: Structure, graph: nx.DiGraph,
         graph.add_node(fix, kind="fix", title=f"suggested fix ({finding.code})",
                        lines=[fix_text(finding.fix)], notes=[], error=False, warning=False,
                        tensor=True, tooltip=finding.fix.code, cluster=None)
-        out = shape_text(finding.shapes[0]) if finding.shapes else ""
-        graph.add_edge(operand, fix, kind="fix", label="", error=False, warning=False)
+        # a projection feeds the add from the shortcut; resized layers replace the main
+        # branch's end, so the fix comes from the main operand and has the shortcut's shape
+        source, fixed = operand, 0
+        if not finding.fix.on_shortcut:
+            source = next((n for n in graph.predecessors(view.add) if n != operand), operand)
+            fixed = 1
+        out = shape_text(finding.shapes[fixed]) if len(finding.shapes) > fixed else ""
+        graph.add_edge(source, fix, kind="fix", label="", error=False, warning=False)
         graph.add_edge(fix, view.add, kind="fix", label=out, error=False, warning=False)
 
 
 def fix_text(fix: Fix) -> str:
-    """The suggested projection in a few words.
+    """The suggested fix in a few words.
 
     Example:
         >>> fix_text(Fix("projection", 256, 512, 2, "nn.Sequential(...)", verified=True))
         'conv1x1/2 256->512 + BN, verified'
+        >>> fix_text(Fix("resize", 128, 96, 1, "attn.proj = nn.Linear(128, 96)",
+        ...              layers=("attn.proj",)))
+        'attn.proj -> 96 wide, not verified'
     """
     strides = fix.stride if isinstance(fix.stride, (tuple, list)) else (fix.stride,)
     if all(s == 1 for s in strides):
@@ -142,7 +151,9 @@ def fix_text(fix: Fix) -> str:
         stride = f"/{strides[0]}"
     else:
         stride = "/" + "x".join(str(s) for s in strides)
-    if fix.kind == "linear":
+    if fix.kind == "resize":
+        layer = f"{' + '.join(fix.layers)} -> {fix.out_channels} wide"
+    elif fix.kind == "linear":
         layer = f"linear {fix.in_channels}->{fix.out_channels}"
     else:
         layer = f"conv1x1{stride} {fix.in_channels}->{fix.out_channels} + BN"

@@ -104,7 +104,7 @@ def _views(report: Report, order: dict[str, int]) -> list[BlockView]:
     views.sort(key=lambda v: order[v.add])
     for i, view in enumerate(views):
         view.index = i
-    _name_duplicates(views)
+    _name_duplicates(report, views)
     return views
 
 
@@ -112,14 +112,39 @@ def _shape(nodes: dict[str, NodeInfo], name: str) -> Optional[Shape]:
     return nodes[name].shape if name in nodes else None
 
 
-def _name_duplicates(views: list[BlockView]) -> None:
-    # blocks sharing one module (adds in a top-level forward) are told apart by their add
+def _name_duplicates(report: Report, views: list[BlockView]) -> None:
+    """Blocks sharing one module (a transformer layer's two adds, adds in a top-level
+    forward) are told apart by the submodule that ends their main branch ("layer1 · attn"),
+    else by their add."""
     counts: dict[str, int] = {}
     for view in views:
         counts[view.name] = counts.get(view.name, 0) + 1
-    for view in views:
-        if counts[view.name] > 1:
-            view.name = f"{view.module} {view.add}" if view.module else view.add
+    shared = [view for view in views if counts[view.name] > 1]
+    names = {}
+    for view in shared:
+        child = _branch_child(report, view)
+        names[view.index] = (f"{view.module} · {child}" if view.module else child) if child else None
+    taken = list(names.values())
+    for view in shared:
+        name = names[view.index]
+        if name is None or taken.count(name) > 1:
+            name = f"{view.module} {view.add}" if view.module else view.add
+        view.name = name
+
+
+def _branch_child(report: Report, view: BlockView) -> Optional[str]:
+    """The child of the block's module that computes its main operand ("attn" for
+    `x + self.attn(...)` in `layer1`), or None."""
+    if view.residual is None or view.add not in report.nodes:
+        return None
+    inputs = report.nodes[view.add].inputs
+    if len(inputs) != 2:
+        return None
+    main = report.nodes.get(inputs[view.residual.main_operand])
+    if main is None or not inside_module(main.module, view.module) and view.module:
+        return None
+    rest = main.module[len(view.module) + 1:] if view.module else main.module
+    return rest.split(".", 1)[0] or None
 
 
 def _assign_stages(views: list[BlockView]) -> dict[str, str]:
@@ -164,6 +189,7 @@ def read_structure(report: Report) -> Structure:
                 owner[name] = view.index
                 role[name] = ("add" if name == view.add
                               else "shortcut" if name in view.shortcut else "main")
+    _absorb_side_values(report, views, role, owner, order)
     block_positions = [order[n] for n in owner]
     first = min(block_positions, default=len(order))
     add_positions = [(order[v.add], v.index) for v in views]
@@ -203,6 +229,25 @@ def read_structure(report: Report) -> Structure:
         if finding.node in report.nodes:
             findings.setdefault(finding.node, []).append(finding)
     return Structure(views, role, owner, order, findings, stage_labels)
+
+
+def _absorb_side_values(report: Report, views: list[BlockView], role: dict[str, str],
+                        owner: dict[str, int], order: dict[str, int]) -> None:
+    """Give a block the nodes computed only from its own nodes before its add that lead
+    nowhere, such as the unused `c` of `b, t, c = x.shape`: without this they would be
+    drawn as a stray stem or as glue pointing backwards."""
+    used = {source for info in report.nodes.values() for source in info.inputs}
+    for name, info in report.nodes.items():
+        if name in owner or name in used or info.op in ("placeholder", "output"):
+            continue
+        owners = {owner.get(source) for source in info.inputs}
+        if len(owners) != 1 or None in owners:
+            continue
+        view = views[owners.pop()]
+        if order[name] < order[view.add]:
+            owner[name] = view.index
+            role[name] = "main"
+            view.main = view.main | {name}
 
 
 def inside_module(module: str, block_module: str) -> bool:

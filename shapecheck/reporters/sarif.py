@@ -166,7 +166,8 @@ def finding_text(finding: Finding) -> str:
     if finding.causes:
         parts.append("Why: " + "; ".join(finding.causes) + ".")
     if finding.fix is not None:
-        parts.append(f"Fix: use the shortcut {fix_text(finding.fix)}.")
+        how = "use the shortcut" if finding.fix.on_shortcut else "change the main branch:"
+        parts.append(f"Fix: {how} {fix_text(finding.fix)}.")
     return " ".join(parts)
 
 

@@ -19,19 +19,20 @@ NOT_IDENTITY = Text("the residual add in {module} goes through a {kind} shortcut
 EXPLAIN = Text(
     en="""shapecheck's first finding on the starter:
   {starter_finding}
-Its fix is verified, and it would run, but it widens the residual stream with a Linear on the
-shortcut, and every later add, LayerNorm and layer would then have to follow. In a
-transformer the stream keeps the model's width; the branch must come back to it. In your file
-the attention's projection is {proj} (output {proj_shape}), and every add is an identity
-add of equal shapes:
+The layers after that add (the next LayerNorm) are built for the model's width, so shapecheck
+does not widen the shortcut with a Linear, which every later add, LayerNorm and layer would
+then have to follow: its fix rebuilds the attention's output projection at the model's width.
+In a transformer the residual stream keeps that width and every branch must come back to it.
+In your file the attention's projection is {proj} (output {proj_shape}), and every add is an
+identity add of equal shapes:
 {adds}
 The tokens leave with the width they came in with: {inp} -> {out}.""",
     zh="""shapecheck 对起始文件的第一条报告：
   {starter_finding}
-它给出的修复经过了验证，也能运行，但那是在捷径上加一个 Linear、把残差流加宽，之后的每次
-相加、每个 LayerNorm 和每一层都得跟着改。Transformer 的残差流保持模型宽度不变，应当让分支
-回到这个宽度。在你的文件中，注意力的输出投影是 {proj}（输出 {proj_shape}），每次相加都是
-形状相同的恒等相加：
+这次相加之后的层（下一个 LayerNorm）是按模型宽度构建的，所以 shapecheck 不会在捷径上加一个
+Linear 把残差流加宽（那样之后的每次相加、每个 LayerNorm 和每一层都得跟着改），而是把注意力的
+输出投影改回模型宽度。Transformer 的残差流保持这个宽度不变，每个分支都必须回到这个宽度。
+在你的文件中，注意力的输出投影是 {proj}（输出 {proj_shape}），每次相加都是形状相同的恒等相加：
 {adds}
 token 离开时的宽度与进入时相同：{inp} -> {out}。""")
 
@@ -76,10 +77,10 @@ EXERCISE = Exercise(
         Text("For token tensors the feature dimension is the last one: compare the two shapes "
              "of the first finding.",
              "对 token 张量来说，特征维是最后一维：比较第一条报告中的两个形状。"),
-        Text("shapecheck's fix puts a Linear on the shortcut. Where else could the widths be "
-             "made to agree, without touching the residual stream?",
-             "shapecheck 的修复是在捷径上加一个 Linear。在不改动残差流的前提下，还能在哪里让"
-             "宽度一致？"),
+        Text("Read the finding's last \"because\" line: the layers after the add expect the "
+             "model's width. Which layer of the branch decides the width it comes back with?",
+             "读一读报告的最后一条“because”：相加之后的层期望的是模型宽度。分支返回时的宽度"
+             "由分支中的哪一层决定？"),
         Text("Make the output projection map back to the model's width: nn.Linear(inner, dim).",
              "让输出投影映射回模型宽度：nn.Linear(inner, dim)。"),
     ),

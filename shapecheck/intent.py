@@ -1,0 +1,188 @@
+"""Which operand of a mismatched residual add carries the width the network means.
+
+The usual bug is a shortcut that was not projected: the main branch changed the width on
+purpose and the layers after the add expect that width. The opposite bug is a branch that
+comes back at the wrong width (a transformer's attention projecting to its inner width):
+then the layers after the add expect the shortcut's width, and the branch is what must
+change. The layers after the add decide; with no evidence either way, the main branch wins.
+
+For the second case `width_setters` finds the layers that give the main branch its width
+(the last conv or linear, and the norms after it) and `resized` rebuilds them at the
+intended width, which is the fix.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+import torch.fx as fx
+import torch.nn as nn
+
+from shapecheck.layers import expectation
+from shapecheck.meta import skip_init_on_meta
+from shapecheck.residual import is_add, module_of
+
+Shape = tuple[int, ...]
+ShapeOf = Callable[[fx.Node], Optional[Shape]]
+
+# Layers rebuilt at another width: exact classes only, whose constructors are known.
+_SETTERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
+_SEARCH_LIMIT = 256  # nodes visited after an add before giving up on finding its consumers
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A layer reached from an add without a change of width, and the width it expects."""
+
+    node: fx.Node
+    module: nn.Module
+    width: int
+
+
+def consumers(gm: fx.GraphModule, add: fx.Node, shape_of: ShapeOf,
+              channel_dim: int) -> list[Consumer]:
+    """The conv, norm and linear layers fed by `add` through width-preserving steps.
+
+    A step preserves the width when its output keeps the size at the channel dim of the
+    tensor it received: activations, pooling, dropout, later residual adds, and flattening
+    to N,C (a classifier head's avgpool -> flatten -> fc), after which the width is dim 1.
+    """
+    found: list[Consumer] = []
+    seen = {add}
+    queue = deque([(add, channel_dim)])
+    while queue and len(seen) < _SEARCH_LIMIT:
+        node, dim = queue.popleft()
+        shape = shape_of(node)
+        if shape is None or dim >= len(shape):
+            continue
+        for user in node.users:
+            if user in seen or user.op == "output":
+                continue
+            seen.add(user)
+            module = module_of(gm, user)
+            if module is not None and user.args and user.args[0] is node:
+                want = expectation(module, torch.empty(shape, device="meta"))
+                if want is not None:
+                    if want.dim == dim:
+                        found.append(Consumer(user, module, want.size))
+                    continue
+            after = shape_of(user)
+            if after is None:
+                continue
+            if len(after) == len(shape) and after[dim] == shape[dim]:
+                queue.append((user, dim))
+            elif len(after) == 2 and after[1] == shape[dim]:
+                queue.append((user, 1))
+    return found
+
+
+def shortcut_is_intended(found: list[Consumer], main_width: int, shortcut_width: int) -> bool:
+    """True when the layers after the add want the shortcut's width and none the main's.
+
+    >>> shortcut_is_intended([], 128, 96)
+    False
+    """
+    widths = {c.width for c in found}
+    return shortcut_width in widths and main_width not in widths
+
+
+def width_setters(gm: fx.GraphModule, operand: fx.Node, shape_of: ShapeOf,
+                  channel_dim: int) -> Optional[list[fx.Node]]:
+    """The layers that give a branch ending at `operand` its width, last one first.
+
+    Walks back through steps that keep the shape (activations, dropout, scaling) and
+    collects norms on the way, up to the conv or linear layer that set the width. None when
+    something else (a concatenation, a reshape, an unknown module) set it.
+    """
+    width_shape = shape_of(operand)
+    if width_shape is None or channel_dim >= len(width_shape):
+        return None
+    width = width_shape[channel_dim]
+    chain: list[fx.Node] = []
+    node = operand
+    for _ in range(_SEARCH_LIMIT):
+        if is_add(node):
+            return None
+        module = module_of(gm, node)
+        if type(module) in _SETTERS:
+            return chain + [node] if _out_width(module) == width else None
+        if type(module) in _NORMS:
+            chain.append(node)
+        previous = _same_shape_input(node, shape_of)
+        if previous is None:
+            return None
+        node = previous
+    return None
+
+
+def resized(module: nn.Module, width: int) -> Optional[tuple[nn.Module, str]]:
+    """`module` rebuilt on meta with output width `width`, and its constructor as code.
+
+    >>> resized(nn.Linear(128, 128), 96)[1]
+    'nn.Linear(128, 96)'
+    >>> resized(nn.Conv2d(64, 128, 1, bias=False), 256)[1]
+    'nn.Conv2d(64, 256, kernel_size=1, bias=False)'
+    """
+    kind = type(module)
+    with torch.device("meta"), skip_init_on_meta():
+        if kind is nn.Linear:
+            bias = module.bias is not None
+            return nn.Linear(module.in_features, width, bias=bias), (
+                f"nn.Linear({module.in_features}, {width}{'' if bias else ', bias=False'})")
+        if kind in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
+            if width % module.groups:
+                return None
+            args = dict(kernel_size=module.kernel_size, stride=module.stride,
+                        padding=module.padding, dilation=module.dilation,
+                        groups=module.groups, bias=module.bias is not None,
+                        padding_mode=module.padding_mode)
+            rebuilt = kind(module.in_channels, width, **args)
+            return rebuilt, f"nn.{kind.__name__}({module.in_channels}, {width}{_conv_args(module)})"
+        if kind in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
+            return kind(width, eps=module.eps, momentum=module.momentum, affine=module.affine,
+                        track_running_stats=module.track_running_stats), (
+                f"nn.{kind.__name__}({width})")
+        if kind is nn.LayerNorm and len(module.normalized_shape) == 1:
+            affine = module.elementwise_affine
+            return nn.LayerNorm(width, eps=module.eps, elementwise_affine=affine), (
+                f"nn.LayerNorm({width}{'' if affine else ', elementwise_affine=False'})")
+        if kind is nn.GroupNorm and width % module.num_groups == 0:
+            return nn.GroupNorm(module.num_groups, width, eps=module.eps,
+                                affine=module.affine), f"nn.GroupNorm({module.num_groups}, {width})"
+    return None
+
+
+def _conv_args(conv: nn.modules.conv._ConvNd) -> str:
+    """The constructor arguments of `conv` that differ from their defaults."""
+    def one(value):
+        return value[0] if len(set(value)) == 1 else value
+
+    parts = [f", kernel_size={one(conv.kernel_size)}"]
+    defaults = {"stride": 1, "padding": 0, "dilation": 1}
+    for name, default in defaults.items():
+        value = getattr(conv, name)
+        value = value if isinstance(value, str) else one(value)
+        if value != default:
+            parts.append(f", {name}={value!r}" if isinstance(value, str) else f", {name}={value}")
+    if conv.groups != 1:
+        parts.append(f", groups={conv.groups}")
+    if conv.bias is None:
+        parts.append(", bias=False")
+    return "".join(parts)
+
+
+def _out_width(module: nn.Module) -> int:
+    return module.out_features if isinstance(module, nn.Linear) else module.out_channels
+
+
+def _same_shape_input(node: fx.Node, shape_of: ShapeOf) -> Optional[fx.Node]:
+    """The input of `node` that has the shape of its output (its data path), if any."""
+    out = shape_of(node)
+    for source in node.all_input_nodes:
+        if out is not None and shape_of(source) == out:
+            return source
+    return None
