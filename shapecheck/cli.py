@@ -364,7 +364,10 @@ def _write_graphs(reports, options: dict[str, Any]) -> int:
             _error(f"cannot write graph {path}: {type(exc).__name__}: {exc}")
             status = 2
             continue
-        _info(message, options)
+        if message.startswith("wrote "):
+            _info(message, options)
+        else:  # not the file asked for (no `dot`): say so even with --quiet
+            print(message, file=sys.stderr)
     for report in reports:
         if report.error is not None:
             _info(f"no graph for {report.target}: it could not be analysed", options)
