@@ -1,8 +1,8 @@
 """Memory: peak RSS of analysing ResNet-152 vs a real forward, each in a fresh process.
 
 Every measurement is a fresh `python` process that imports the same modules (torch,
-shapecheck.api, models), records `ru_maxrss` (the post-import baseline), then does one
-thing and records `ru_maxrss` again. A peak is a peak: only a fresh process per
+shapecheck.api, models), records its peak RSS (the post-import baseline), then does one
+thing and records the peak again. A peak is a peak: only a fresh process per
 measurement gives an honest figure. Target: analysis within 30 MB of the post-import
 baseline at any resolution.
 
@@ -39,7 +39,19 @@ CASES = (
 
 
 def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's peak RSS in MB: Linux's VmHWM, which starts afresh with the process's
+    own memory. `ru_maxrss` does not: Linux carries it over `exec` from the process that
+    forked, so a child of a benchmark that already ran a big forward would start at that
+    forward's peak. `ru_maxrss` is the fallback elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # macOS: bytes, Linux: KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 def child(what: str, name: str, side: int) -> dict[str, Any]:
@@ -103,7 +115,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         [[r["what"], r["model"], r["input"], f"{r['baseline_mb']:.0f} MB", f"{r['peak_mb']:.0f} MB",
           f"{r['over_baseline_mb']:+.0f} MB"] for r in rows])
     text = "\n".join([
-        "# Memory: peak RSS (ru_maxrss), fresh process per measurement", "", machine_line(info), "",
+        "# Memory: peak RSS (VmHWM), fresh process per measurement", "", machine_line(info), "",
         f"Command: `{command}`. Every process first imports torch, shapecheck.api and models "
         "(the post-import baseline), then does one thing.", "", table, "",
         f"Target: analysis within 30 MB of the post-import baseline at any resolution: worst "

@@ -148,6 +148,8 @@ def width_layers(block_path: str, block, io, leaves) -> Optional[tuple[str, list
     to run with exactly that output, so not an SE gate at 1x1), with the batch norms that
     follow it at that shape; paths relative to the block. None when there is none or its
     width cannot be halved."""
+    import torch.nn as nn
+
     skip = shortcut_attr(block)
     out = io[1]
     inside = [(name[len(block_path) + 1:], m, shape) for name, m, shape in leaves
@@ -161,7 +163,7 @@ def width_layers(block_path: str, block, io, leaves) -> Optional[tuple[str, list
     rel, conv, _ = main[last]
     if conv.out_channels % 2 or (conv.out_channels // 2) % conv.groups:
         return None
-    norms = [r for r, m, _ in main[last + 1:] if type(m).__name__ == "BatchNorm2d"]
+    norms = [r for r, m, _ in main[last + 1:] if isinstance(m, nn.BatchNorm2d)]
     return rel, norms
 
 

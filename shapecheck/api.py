@@ -244,9 +244,26 @@ def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, keep,
         add = patched_nodes[findings[index].node]
         operands = [after.shape(a.name) for a in add.args[:2]]
         clean = (operands[0] is not None and operands[0] == operands[1]
-                 and after.results[add.name].failure is None and not new_failures)
+                 and after.results[add.name].failure is None and not new_failures
+                 and not _fails_after(add, after, quiet))
         result[index] = _with_fix(findings[index], fix, clean)
     return result
+
+
+def _fails_after(add: fx.Node, prop: Propagation, quiet: tuple[str, ...]) -> bool:
+    """True when anything computed from `add` still fails: a fix is proven only when the
+    rest of the graph then propagates cleanly, not merely past its own add."""
+    seen, stack = {add}, list(add.users)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        result = prop.results.get(node.name)
+        if result is not None and result.failure is not None and result.failure.kind not in quiet:
+            return True
+        stack.extend(node.users)
+    return False
 
 
 def _with_fix(finding: Finding, fix, verified: bool) -> Finding:

@@ -170,7 +170,8 @@ def explain(ctx: Context, s: ResidualStructure, layout: Layout) -> list[str]:
         notes.extend(changes)
     later = ctx.wrong_branch.get(s.add.name)
     if later:
-        names = ", ".join(f"{layer_path(c.node)}: {type(c.module).__name__}" for c in later[:3])
+        names = ", ".join(f"{layer_path(c.node)}: " + (type(c.module).__name__ if c.module else
+                                                         _call_name(c.node)) for c in later[:3])
         notes.append(ctx.t("cause.consumers", c=later[0].width, unit=unit, layers=names))
     return notes
 

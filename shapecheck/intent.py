@@ -20,6 +20,7 @@ from typing import Callable, Optional
 import torch
 import torch.fx as fx
 import torch.nn as nn
+import torch.nn.functional as F
 
 from shapecheck.layers import expectation
 from shapecheck.meta import skip_init_on_meta
@@ -39,7 +40,7 @@ class Consumer:
     """A layer reached from an add without a change of width, and the width it expects."""
 
     node: fx.Node
-    module: nn.Module
+    module: Optional[nn.Module]  # None for a functional layer (F.batch_norm, ...)
     width: int
 
 
@@ -70,6 +71,12 @@ def consumers(gm: fx.GraphModule, add: fx.Node, shape_of: ShapeOf,
                     if want.dim == dim:
                         found.append(Consumer(user, module, want.size))
                     continue
+            if user.op == "call_function" and user.args and user.args[0] is node:
+                wanted = functional_expectation(user, shape_of, len(shape))
+                if wanted is not None:
+                    if wanted[0] == dim:
+                        found.append(Consumer(user, None, wanted[1]))
+                    continue
             after = shape_of(user)
             if after is None:
                 continue
@@ -78,6 +85,42 @@ def consumers(gm: fx.GraphModule, add: fx.Node, shape_of: ShapeOf,
             elif len(after) == 2 and after[1] == shape[dim]:
                 queue.append((user, 1))
     return found
+
+
+_CONVS = frozenset({F.conv1d, F.conv2d, F.conv3d})
+
+
+def functional_expectation(node: fx.Node, shape_of: ShapeOf,
+                           rank: int) -> Optional[tuple[int, int]]:
+    """(dim, size) that a functional layer (`F.conv2d`, `F.batch_norm`, `F.group_norm`,
+    `F.layer_norm`, `F.linear`) expects of its input, read off its weight's shape. Layers
+    traced into their functional form (timm's BatchNormAct2d, StdConv2d) are seen so."""
+    def arg(index: int, name: str):
+        return node.args[index] if len(node.args) > index else node.kwargs.get(name)
+
+    def width(value, axis: int) -> Optional[int]:
+        shape = shape_of(value) if isinstance(value, fx.Node) else None
+        return shape[axis] if shape else None
+
+    target = node.target
+    if target in _CONVS:
+        w, groups = width(arg(1, "weight"), 1), arg(6, "groups") or 1
+        return (1, w * groups) if w is not None and isinstance(groups, int) else None
+    if target is F.batch_norm:
+        w = width(arg(1, "running_mean"), 0) or width(arg(3, "weight"), 0)
+        return (1, w) if w is not None else None
+    if target is F.group_norm:
+        w = width(arg(2, "weight"), 0)
+        return (1, w) if w is not None else None
+    if target is F.linear:
+        w = width(arg(1, "weight"), 1)
+        return (rank - 1, w) if w is not None else None
+    if target is F.layer_norm:
+        normalized = arg(1, "normalized_shape")
+        if isinstance(normalized, (tuple, list)) and len(normalized) == 1 and isinstance(
+                normalized[0], int):
+            return rank - 1, normalized[0]
+    return None
 
 
 def shortcut_is_intended(found: list[Consumer], main_width: int, shortcut_width: int) -> bool:

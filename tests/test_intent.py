@@ -165,3 +165,60 @@ def test_the_classifier_after_pool_and_flatten_decides_the_width():
                                 "bias=False); layer.1.bn2 = nn.BatchNorm2d(64)")
     assert finding.fix.verified and "fc: Linear" in finding.causes[-1]
     assert report.output_shapes == [(1, 10)]
+
+
+class FunctionalNorm(nn.Module):
+    """A norm written with F.batch_norm on its own tensors (as timm's norm-act layers are
+    traced): the width it expects is read off its running mean."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+
+    def forward(self, x):
+        return torch.nn.functional.batch_norm(x, self.running_mean, self.running_var,
+                                              self.weight, self.bias)
+
+
+class PreAct(nn.Module):
+    def __init__(self, channels, out=None):
+        super().__init__()
+        self.norm = FunctionalNorm(channels)
+        self.conv = nn.Conv2d(channels, out or channels, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return x + self.conv(torch.relu(self.norm(x)))
+
+
+def test_a_functional_norm_after_the_add_is_evidence_too():
+    model = nn.Sequential(PreAct(16, out=8), PreAct(16))
+    report = shapecheck.check(model, (1, 16, 8, 8))
+    [finding] = report.findings  # the functional norm of block 1 does not fail in consequence
+    assert finding.module == "0" and finding.fix.code == (
+        "0.conv = nn.Conv2d(16, 16, kernel_size=3, padding=1, bias=False)")
+    assert finding.fix.verified
+    assert "1.norm: batch_norm" in finding.causes[-1]
+
+
+class FlattenHead(nn.Module):
+    """The width after the add is lost in a flatten that merges channels and space, so no
+    layer tells which side is meant; the classifier is built for the shortcut's 16."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 32, 3, padding=1)
+        self.fc = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x) + x, 1))
+
+
+def test_a_fix_is_verified_only_when_everything_after_it_propagates():
+    report = shapecheck.check(FlattenHead(), (1, 16, 4, 4))
+    add, layer = report.findings
+    assert (add.kind, layer.kind, layer.module) == ("channel_mismatch", "layer_mismatch", "fc")
+    # the projection makes the add itself clean, but the classifier still fails after it
+    assert add.fix.kind == "projection" and not add.fix.verified
