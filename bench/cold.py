@@ -15,13 +15,12 @@ Writes bench/results/cold.{csv,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from typing import Any, Optional
 
-from bench.common import (RESULTS, fmt_s, machine, machine_line, markdown_table,
+from bench.common import (RESULTS, fmt_s, machine, machine_line, markdown_table, run_child,
                           run_json_subprocess, write_csv)
 
 METHODS = ("shapecheck", "meta forward", "CPU forward", "fx+ShapeProp (fake)")
@@ -114,11 +113,7 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any], command: str) -> 
 
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "--child":
-        import warnings
-
-        warnings.filterwarnings("ignore")
-        print(json.dumps(child(argv[1], argv[2], int(argv[3]))))
+    if run_child(argv, child):
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)

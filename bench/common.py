@@ -30,6 +30,18 @@ def ensure_path() -> None:
         sys.path.insert(0, str(ROOT))
 
 
+def run_child(argv: Sequence[str], child: Callable[[str, str, int], Any]) -> bool:
+    """Handle `--child WHAT MODEL SIZE`: one fresh-process measurement, printed as JSON for
+    `run_json_subprocess`; False when `argv` asks for something else."""
+    if not argv or argv[0] != "--child":
+        return False
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    print(json.dumps(child(argv[1], argv[2], int(argv[3]))))
+    return True
+
+
 def median_time(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> tuple[float, list[float]]:
     """Median wall time of `fn()` over `repeats` calls after `warmup` unmeasured calls.
 

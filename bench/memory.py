@@ -15,14 +15,13 @@ Writes bench/results/memory.{csv,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys
 from typing import Any, Optional
 
-from bench.common import (RESULTS, machine, machine_line, markdown_table, run_json_subprocess,
-                          write_csv)
+from bench.common import (RESULTS, machine, machine_line, markdown_table, run_child,
+                          run_json_subprocess, write_csv)
 
 # (what, model, side): the grid to compare, plus the baseline and the builds alone (a real
 # forward's peak includes the weights, about 230 MB for ResNet-152)
@@ -86,11 +85,7 @@ def child(what: str, name: str, side: int) -> dict[str, Any]:
 
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "--child":
-        import warnings
-
-        warnings.filterwarnings("ignore")
-        print(json.dumps(child(argv[1], argv[2], int(argv[3]))))
+    if run_child(argv, child):
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1, help="fresh processes per case (median)")
