@@ -23,7 +23,7 @@ from shapecheck.layout import Layout, layout_of, spatial_text
 from shapecheck.messages import text
 from shapecheck.propagate import Propagation
 from shapecheck.report import Finding, Location, format_shape
-from shapecheck.residual import ResidualStructure, add_operands, module_of
+from shapecheck.residual import ResidualStructure, add_operands, call_name, module_of
 from shapecheck.source import layer_path, node_location, owner_module
 
 Shape = tuple[int, ...]
@@ -171,7 +171,7 @@ def explain(ctx: Context, s: ResidualStructure, layout: Layout) -> list[str]:
     later = ctx.wrong_branch.get(s.add.name)
     if later:
         names = ", ".join(f"{layer_path(c.node)}: " + (type(c.module).__name__ if c.module else
-                                                         _call_name(c.node)) for c in later[:3])
+                                                         call_name(c.node)) for c in later[:3])
         notes.append(ctx.t("cause.consumers", c=later[0].width, unit=unit, layers=names))
     return notes
 
@@ -211,7 +211,7 @@ def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str
     for node in branch:
         if node.op not in ("call_module", "call_function", "call_method"):
             continue
-        if node.op != "call_module" and _call_name(node) in _REARRANGE:
+        if node.op != "call_module" and call_name(node) in _REARRANGE:
             continue
         out = ctx.shape(node)
         inputs = [n for n in node.all_input_nodes if ctx.shape(n) is not None]
@@ -222,7 +222,7 @@ def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str
                 layout.spatial_dims + (layout.channel_dim,)) >= len(out):
             continue
         name = _relative(layer_path(node) if node.op == "call_module" else node.name, prefix)
-        merges = node.op == "call_function" and _call_name(node) in ("cat", "concat", "stack")
+        merges = node.op == "call_function" and call_name(node) in ("cat", "concat", "stack")
         if layout.channels(before) != layout.channels(out) and not merges:
             notes.append((layout.channels(out), ctx.t(
                 "cause.channels", layer=name, unit=unit, a=layout.channels(before),
@@ -233,11 +233,6 @@ def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str
             notes.append((None, ctx.t(key, layer=name, a=ctx.where(before, layout),
                                       b=ctx.where(out, layout))))
     return notes
-
-
-def _call_name(node: fx.Node) -> str:
-    target = node.target
-    return target if isinstance(target, str) else getattr(target, "__name__", str(target))
 
 
 def collapse_repeats(notes: list[str]) -> list[str]:

@@ -51,6 +51,20 @@ def consumers(gm: fx.GraphModule, add: fx.Node, shape_of: ShapeOf,
     A step preserves the width when its output keeps the size at the channel dim of the
     tensor it received: activations, pooling, dropout, later residual adds, and flattening
     to N,C (a classifier head's avgpool -> flatten -> fc), after which the width is dim 1.
+
+    Example:
+        >>> from shapecheck.propagate import propagate_shapes
+        >>> class Net(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.conv, self.fc = nn.Conv2d(8, 4, 1), nn.Linear(8, 2)
+        ...     def forward(self, x):
+        ...         return self.fc(torch.relu(self.conv(x) + x).mean((2, 3)))
+        >>> gm = fx.symbolic_trace(Net())
+        >>> prop = propagate_shapes(gm, [torch.empty(1, 8, 4, 4)], {"add": 0})
+        >>> add = next(n for n in gm.graph.nodes if n.name == "add")
+        >>> [(str(c.node.target), c.width) for c in consumers(gm, add, lambda n: prop.shape(n.name), 1)]
+        [('fc', 8)]
     """
     found: list[Consumer] = []
     seen = {add}
@@ -94,7 +108,14 @@ def functional_expectation(node: fx.Node, shape_of: ShapeOf,
                            rank: int) -> Optional[tuple[int, int]]:
     """(dim, size) that a functional layer (`F.conv2d`, `F.batch_norm`, `F.group_norm`,
     `F.layer_norm`, `F.linear`) expects of its input, read off its weight's shape. Layers
-    traced into their functional form (timm's BatchNormAct2d, StdConv2d) are seen so."""
+    traced into their functional form (timm's BatchNormAct2d, StdConv2d) are seen so.
+
+    Example:
+        >>> gm = fx.symbolic_trace(lambda x, w: F.linear(x, w))
+        >>> call = next(n for n in gm.graph.nodes if n.op == "call_function")
+        >>> functional_expectation(call, lambda n: (3, 5) if n.name == "w" else None, 2)
+        (1, 5)
+    """
     def arg(index: int, name: str):
         return node.args[index] if len(node.args) > index else node.kwargs.get(name)
 
@@ -140,6 +161,12 @@ def width_setters(gm: fx.GraphModule, operand: fx.Node, shape_of: ShapeOf,
     Walks back through steps that keep the shape (activations, dropout, scaling) and
     collects norms on the way, up to the conv or linear layer that set the width. None when
     something else (a concatenation, a reshape, an unknown module) set it.
+
+    Example:
+        >>> gm = fx.symbolic_trace(nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4), nn.ReLU()))
+        >>> last = [n for n in gm.graph.nodes if n.op == "call_module"][-1]
+        >>> [str(n.target) for n in width_setters(gm, last, lambda n: (1, 4, 2, 2), 1)]
+        ['1', '0']
     """
     width_shape = shape_of(operand)
     if width_shape is None or channel_dim >= len(width_shape):

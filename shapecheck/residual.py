@@ -163,7 +163,12 @@ def _work(branch: tuple[fx.Node, ...]) -> int:
 
 
 def module_of(gm: Optional[fx.GraphModule], node: fx.Node) -> Optional[nn.Module]:
-    """The module a `call_module` node calls, or None (another op, or not in `gm`)."""
+    """The module a `call_module` node calls, or None (another op, or not in `gm`).
+
+    >>> gm = fx.symbolic_trace(nn.Sequential(nn.ReLU()))
+    >>> [type(module_of(gm, n)).__name__ for n in gm.graph.nodes]
+    ['NoneType', 'ReLU', 'NoneType']
+    """
     if gm is None or node.op != "call_module":
         return None
     try:
@@ -172,7 +177,13 @@ def module_of(gm: Optional[fx.GraphModule], node: fx.Node) -> Optional[nn.Module
         return None
 
 
-def _call_name(node: fx.Node) -> str:
+def call_name(node: fx.Node) -> str:
+    """The name of the function or method a node calls ("add", "transpose", "conv2d").
+
+    >>> gm = fx.symbolic_trace(lambda x: x.transpose(0, 1) + 1)
+    >>> [call_name(n) for n in gm.graph.nodes if n.op.startswith("call")]
+    ['transpose', 'add']
+    """
     target = node.target
     return target if isinstance(target, str) else getattr(target, "__name__", str(target))
 
@@ -194,7 +205,7 @@ def classify_shortcut(gm: Optional[fx.GraphModule], branch: tuple[fx.Node, ...])
             else:
                 return "other"
         elif node.op in ("call_function", "call_method"):
-            name = _call_name(node)
+            name = call_name(node)
             if name in _IDENTITY_CALLS or name == "getitem":
                 continue
             if "pool" in name:
