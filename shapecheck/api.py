@@ -219,12 +219,13 @@ def _fix(ctx: diagnose.Context, gm: fx.GraphModule, tensors, keep,
             continue
         main_node = s.add.args[s.main_operand]
         main = ctx.shape(main_node)
+        channels_first = diagnose.channels_first(gm, s)
         if s.add.name in ctx.wrong_branch:
             short = ctx.shape(s.add.args[1 - s.main_operand])
-            dim = layout_of(main, diagnose.channels_first(gm, s)).channel_dim
+            dim = layout_of(main, channels_first).channel_dim
             fix = propose_resize(gm, main_node, ctx.shape, dim, short[dim])
         else:
-            fix = propose_fix(finding, ctx.shape(s.fork), main, not diagnose.channels_first(gm, s))
+            fix = propose_fix(finding, ctx.shape(s.fork), main, not channels_first)
         if fix is None:
             continue
         proposals[index] = fix

@@ -141,7 +141,7 @@ def _branch_child(report: Report, view: BlockView) -> Optional[str]:
     if len(inputs) != 2:
         return None
     main = report.nodes.get(inputs[view.residual.main_operand])
-    if main is None or not inside_module(main.module, view.module) and view.module:
+    if main is None or (view.module and not inside_module(main.module, view.module)):
         return None
     rest = main.module[len(view.module) + 1:] if view.module else main.module
     return rest.split(".", 1)[0] or None
