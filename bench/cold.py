@@ -39,7 +39,7 @@ def child(method: str, name: str, size: int) -> dict[str, Any]:
         import shapecheck.api  # noqa: F401  (what the CLI imports before its first check)
     from models import MODELS
 
-    from shapecheck.build import build_model
+    from shapecheck.load.build import build_model
 
     t_import = time.perf_counter() - t0
     shape = (1, 3, size, size)

@@ -63,7 +63,7 @@ def child(what: str, name: str, side: int) -> dict[str, Any]:
     import shapecheck
     import shapecheck.api  # noqa: F401
     from models import MODELS
-    from shapecheck.build import build_model
+    from shapecheck.load.build import build_model
 
     baseline = _maxrss_mb()
     shape = (1, 3, side, side)

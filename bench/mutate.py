@@ -58,7 +58,7 @@ SHORTCUT_ATTR = {"Residual": "conv3", "ResBottleneckBlock": "proj"}  # default "
 def factory(spec: str) -> tuple[Callable, tuple[int, ...]]:
     """`resnet50` (ours), `tv:NAME` or `timm:NAME` -> (no-argument factory, default input)."""
     ensure_path()
-    from shapecheck.thirdparty import import_timm, import_torchvision
+    from shapecheck.load.thirdparty import import_timm, import_torchvision
 
     source, _, name = spec.rpartition(":")
     if source == "tv":
@@ -324,7 +324,7 @@ def run_model(spec: str, limit: int = 0) -> list[dict[str, Any]]:
     import torch
 
     import shapecheck
-    from shapecheck.build import build_model
+    from shapecheck.load.build import build_model
 
     make, shape = factory(spec)
     meta = build_model(make).eval()

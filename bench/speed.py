@@ -56,7 +56,7 @@ def methods(name: str, size: int) -> dict[str, Callable[[], Any]]:
 
     import shapecheck
     from models import MODELS as FACTORIES
-    from shapecheck.build import build_model
+    from shapecheck.load.build import build_model
 
     shape = (1, 3, size, size)
     meta = build_model(FACTORIES[name]).eval()
@@ -179,7 +179,7 @@ def measure_invariance(models, sizes, repeats: int) -> list[dict[str, Any]]:
     ensure_path()
     import shapecheck
     from models import MODELS as FACTORIES
-    from shapecheck.build import build_model
+    from shapecheck.load.build import build_model
 
     rows = []
     for name in models:

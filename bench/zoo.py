@@ -43,13 +43,13 @@ def _worker_setup() -> None:
 
     torch.set_num_threads(1)  # two workers share two cores
     import shapecheck.api  # noqa: F401  (import cost paid once per worker, not per model)
-    from shapecheck.thirdparty import import_timm
+    from shapecheck.load.thirdparty import import_timm
 
     import_timm()
 
 
 def _factory(source: str, name: str):
-    from shapecheck.thirdparty import import_timm, import_torchvision
+    from shapecheck.load.thirdparty import import_timm, import_torchvision
 
     if source == "timm":
         timm = import_timm()
@@ -70,7 +70,7 @@ def _input_shape(source: str, name: str, model) -> tuple[int, ...]:
 def analyse_one(source: str, name: str) -> dict[str, Any]:
     """Build `name` on meta and analyse it; a flat dict of what happened (never raises)."""
     import shapecheck
-    from shapecheck.build import build_model
+    from shapecheck.load.build import build_model
 
     row: dict[str, Any] = {"source": source, "model": name, "status": None, "tracer": None,
                            "build": None, "input_shape": None, "build_s": None, "check_s": None,
@@ -214,7 +214,7 @@ def _failed_row(task: tuple[str, str], status: str, message: str, wall: float) -
 def all_tasks() -> list[tuple[str, str]]:
     """Every torchvision classification model and every timm model, in a fixed order."""
     ensure_path()
-    from shapecheck.thirdparty import import_timm, import_torchvision
+    from shapecheck.load.thirdparty import import_timm, import_torchvision
 
     tv = import_torchvision()
     timm = import_timm()

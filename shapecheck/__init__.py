@@ -6,10 +6,13 @@
     True
 """
 
+from shapecheck import _moved
 from shapecheck.report import (Block, Confirmation, Finding, Fix, Location, NodeInfo, Report,
                                ResidualAdd, TargetError)
 
 __version__ = "0.1.0"
+
+_moved.install()  # old module paths (shapecheck.trace, ...) for one release
 
 __all__ = ["check", "Report", "Finding", "Fix", "Location", "ResidualAdd", "Block", "NodeInfo",
            "TargetError", "Confirmation", "__version__"]

@@ -14,22 +14,22 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from shapecheck import diagnose
-from shapecheck.fix import insert_fixes, propose_fix, propose_resize
-from shapecheck.inputs import InputError, example_tensors
-from shapecheck.intent import Consumer, consumers, shortcut_is_intended
-from shapecheck.layout import layout_of
-from shapecheck.meta import has_lazy_modules
+from shapecheck.analysis import diagnose
+from shapecheck.analysis.fix import insert_fixes, propose_fix, propose_resize
+from shapecheck.load.inputs import InputError, example_tensors
+from shapecheck.analysis.intent import Consumer, consumers, shortcut_is_intended
+from shapecheck.ops.layout import layout_of
+from shapecheck.ops.meta import has_lazy_modules
 from shapecheck.messages import default_language
-from shapecheck.propagate import Propagation, propagate_shapes, scaled_inputs
-from shapecheck.record import record_graph
+from shapecheck.analysis.propagate import Propagation, propagate_shapes, scaled_inputs
+from shapecheck.graph.record import record_graph
 from shapecheck.report import (Block, Finding, Location, NodeInfo, Report, ResidualAdd,
                                TargetError)
-from shapecheck.residual import ResidualStructure, find_residual_adds
-from shapecheck.source import (display_path, layer_path, location_from_stack, node_location,
+from shapecheck.graph.residual import ResidualStructure, find_residual_adds
+from shapecheck.graph.source import (display_path, layer_path, location_from_stack, node_location,
                                owner_module)
-from shapecheck.stats import module_params, node_macs
-from shapecheck.trace import TraceError, Traced, trace_model
+from shapecheck.ops.counts import module_params, node_macs
+from shapecheck.graph.trace import TraceError, Traced, trace_model
 
 
 def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
@@ -141,7 +141,7 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
                                    bad_input.location)
     report.timings["total"] = time.perf_counter() - start
     if confirm:
-        from shapecheck.confirm import confirm_report
+        from shapecheck.confirm.compare import confirm_report
 
         confirm_report(report, factory, device=device, backward=backward)
     return report

@@ -213,8 +213,8 @@ def _check_destinations(options: dict[str, Any]) -> None:
 
 
 def _check_device(device: str) -> None:
-    from shapecheck.confirm import ConfirmError
-    from shapecheck.confirm_device import resolve_device
+    from shapecheck.confirm.compare import ConfirmError
+    from shapecheck.confirm.device import resolve_device
 
     try:
         resolve_device(device)
@@ -227,7 +227,7 @@ def _check_device(device: str) -> None:
 
 def _analyse(options: dict[str, Any]):
     """Load and check every target, with a progress display on a terminal."""
-    from shapecheck.confirm import ConfirmError
+    from shapecheck.confirm.compare import ConfirmError
     from shapecheck.runner import check_target, load_specs
 
     engine_options: dict[str, Any] = {

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from torch import nn
 
-from shapecheck.build import NotAModuleError, build_model
+from shapecheck.load.build import NotAModuleError, build_model
 from shapecheck.codes import matches
 from shapecheck.load import (LoadedTarget, describe_exception, exception_location,
                              format_traceback, load_targets)
@@ -109,7 +109,7 @@ def check_target(target: LoadedTarget, *, select: Sequence[str] = (), ignore: Se
     if target.discovered and target.kind == "class" and not _has_parameters(model):
         return None
     from shapecheck.api import check
-    from shapecheck.confirm import ConfirmError
+    from shapecheck.confirm.compare import ConfirmError
 
     # confirm builds real weights from the factory; an instance is its own real model
     factory = None if target.kind == "instance" else target.factory

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import shapecheck
-from shapecheck.thirdparty import import_timm, import_torchvision
+from shapecheck.load.thirdparty import import_timm, import_torchvision
 
 from conftest import ROOT, build_meta, line_of
 
@@ -155,7 +155,7 @@ def test_torchvision_models(name, adds):
                                   "resnext101_64x4d", "wide_resnet101_2", "convnext_tiny",
                                   "mobilenet_v2", "regnet_y_400mf", "efficientnet_b0", "swin_t"])
 def test_torchvision_models_slow(name):
-    from shapecheck.build import build_model  # regnets need the empty-init fallback
+    from shapecheck.load.build import build_model  # regnets need the empty-init fallback
 
     assert shapecheck.check(build_model(getattr(tv.models, name)), (1, 3, 224, 224)).ok
 

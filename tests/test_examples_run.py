@@ -250,7 +250,7 @@ def test_keras_resnext_runs_and_every_add_matches():
 
 
 def test_keras_resnext_matches_torchvision_parameter_count():
-    from shapecheck.thirdparty import import_torchvision
+    from shapecheck.load.thirdparty import import_torchvision
 
     torchvision = import_torchvision()
     if torchvision is None:

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 import shapecheck
-from shapecheck.fix import apply_fixes
+from shapecheck.analysis.fix import apply_fixes
 from shapecheck.render.structure import read_structure
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from shapecheck.build import NotAModuleError, build_model
+from shapecheck.load.build import NotAModuleError, build_model
 from shapecheck.config import ConfigError, load_config, parse_table
 from shapecheck.load import (InputSpecError, LoadedTarget, discover, exception_location,
                              import_file, load_targets, normalize_inputs, parse_shape,

@@ -21,7 +21,7 @@ if str(REPO_ROOT) not in sys.path:
 from models import INPUT_SHAPES, MODELS  # noqa: E402
 from models import d2l_resnet, preact_resnet, resnet  # noqa: E402
 import shapecheck  # noqa: E402
-from shapecheck.thirdparty import import_torchvision  # noqa: E402
+from shapecheck.load.thirdparty import import_torchvision  # noqa: E402
 
 # torchvision's published parameter counts (ResNet paper, Table 1 architectures)
 TORCHVISION_PARAMETERS = {

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from shapecheck.shape_rules import NO_RULE, broadcast, call_rule, module_rule
+from shapecheck.ops.shape_rules import NO_RULE, broadcast, call_rule, module_rule
 
 
 def _meta(shape):

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import torch
 
-from shapecheck.build import build_model
+from shapecheck.load.build import build_model
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.paths import analysable, shown_location
 from shapecheck.exercises.text import ui

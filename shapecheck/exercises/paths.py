@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from shapecheck.exercises.catalog import PACKAGE_DIR
-from shapecheck.source import display_path
+from shapecheck.load.frames import display_path
 
 _copy_root: Optional[Path] = None
 

@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Optional, TextIO
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.quiz_models import QuizModel, available, find_model
 from shapecheck.exercises.text import Text, ui
-from shapecheck.load import LoadedTarget
+from shapecheck.load.targets import LoadedTarget
 from shapecheck.report import Block, Finding, Report, Shape
 
 Q = {
@@ -274,7 +274,7 @@ def make_quiz(model: Optional[str] = None, seed: Optional[int] = None, count: in
 
     The same seed, model list and count always give the same questions.
     """
-    from shapecheck.load import parse_shape
+    from shapecheck.load.declared import parse_shape
     from shapecheck.runner import check_target
 
     seed = random.SystemRandom().randrange(10_000) if seed is None else seed
@@ -309,7 +309,7 @@ def _target(model: QuizModel, shape: Shape) -> LoadedTarget:
     """The model's factory, ready to check. A module already imported from the model's file
     is reused: importing the file again would give its classes a second identity, unknown
     to whoever imported them first (a test suite, a notebook)."""
-    from shapecheck.load import load_targets
+    from shapecheck.load.targets import load_targets
 
     real = os.path.realpath(model.file())
     for module in list(sys.modules.values()):

@@ -202,7 +202,7 @@ class _Writer:
 
     def confirmation(self, report: Report) -> None:
         try:
-            from shapecheck.confirm import summary
+            from shapecheck.confirm.compare import summary
             lines = summary(report.confirm)  # type: ignore[arg-type]
         except ImportError:
             conf = report.confirm

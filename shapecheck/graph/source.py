@@ -11,53 +11,10 @@ from typing import Optional
 
 import torch.fx as fx
 
+from shapecheck.load.frames import display_path, is_library_frame
 from shapecheck.report import Location
 
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
-_TORCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__import__("torch").__file__)))
-_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
-_USER_CODE_DIRS = tuple(os.path.join(_OWN_DIR, "exercises", d) + os.sep
-                        for d in ("starters", "solutions"))
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_library_frame(path: str) -> bool:
-    """Frames inside torch or shapecheck itself never name the user's line."""
-    absolute = os.path.abspath(path)
-    if absolute.startswith(_USER_CODE_DIRS):
-        return False  # the exercises' model files are user code shipped inside the package
-    return (absolute.startswith(os.path.join(_TORCH_DIR, "torch") + os.sep)
-            or absolute.startswith(_OWN_DIR + os.sep)
-            or path.startswith("<"))
-
-
-def user_frame_text(depth: int = 2) -> Optional[str]:
-    """The innermost caller frame outside torch and shapecheck, as an fx stack-trace line.
-
-    Walking frames is far cheaper than fx's `record_stack_traces`, which formats the whole
-    stack for every node.
-    """
-    frame = sys._getframe(depth)
-    while frame is not None:
-        path = frame.f_code.co_filename
-        if not _is_library_frame(path):
-            return f'File "{path}", line {frame.f_lineno}, in {frame.f_code.co_name}\n'
-        frame = frame.f_back
-    return None
-
-
-def display_path(path: str) -> str:
-    """`path` relative to the working directory when it lies below it, else absolute.
-
-    >>> display_path(os.path.join(os.getcwd(), "models", "resnet.py"))
-    'models/resnet.py'
-    """
-    absolute = os.path.abspath(path)
-    cwd = os.getcwd()
-    if absolute.startswith(cwd + os.sep):
-        return os.path.relpath(absolute, cwd)
-    return absolute
-
 
 def location_from_stack(stack_trace: Optional[str]) -> Optional[Location]:
     """The innermost frame outside torch in an fx `stack_trace` (outermost frame first).
@@ -70,7 +27,7 @@ def location_from_stack(stack_trace: Optional[str]) -> Optional[Location]:
     frames = [m for m in _FRAME.finditer(stack_trace)]
     for match in reversed(frames):
         path = match.group("path")
-        if _is_library_frame(path):
+        if is_library_frame(path):
             continue
         line = int(match.group("line"))
         code = linecache.getline(path, line).strip() or None

@@ -15,10 +15,10 @@ import torch
 from torch import fx, nn
 from torch.utils._pytree import tree_leaves
 
-from shapecheck.confirm_device import is_out_of_memory
-from shapecheck.confirm_run import (OutOfMemoryAt, Resolver, RunResult, build_model,
+from shapecheck.confirm.device import is_out_of_memory
+from shapecheck.confirm.run import (OutOfMemoryAt, Resolver, RunResult, build_model,
                                     make_inputs, run_graph)
-from shapecheck.fix import apply_fixes
+from shapecheck.analysis.fix import apply_fixes
 from shapecheck.report import Finding, Report, Shape, format_shape
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 from torch.utils._pytree import tree_leaves
 
-from shapecheck.confirm_device import is_out_of_memory
+from shapecheck.confirm.device import is_out_of_memory
 
 Shape = tuple[int, ...]
 

@@ -18,13 +18,14 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.codes import code_for
-from shapecheck.intent import Consumer, width_setters
-from shapecheck.layout import Layout, layout_of, spatial_text
+from shapecheck.analysis.intent import Consumer, width_setters
+from shapecheck.ops.layout import Layout, layout_of, spatial_text
 from shapecheck.messages import text
-from shapecheck.propagate import Propagation
+from shapecheck.analysis.propagate import Propagation
 from shapecheck.report import Finding, Location, format_shape
-from shapecheck.residual import ResidualStructure, add_operands, call_name, module_of
-from shapecheck.source import layer_path, node_location, owner_module
+from shapecheck.graph.residual import ResidualStructure
+from shapecheck.graph.vocabulary import add_operands, call_name, module_of
+from shapecheck.graph.source import layer_path, node_location, owner_module
 
 Shape = tuple[int, ...]
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Union
 import torch
 from torch import nn
 
-from shapecheck.meta import skip_init_on_meta
+from shapecheck.ops.meta import skip_init_on_meta
 
 Factory = Union[Callable[[], Any], nn.Module]
 

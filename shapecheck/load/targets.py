@@ -21,10 +21,7 @@ import importlib.util
 import inspect
 import os
 import re
-import site
 import sys
-import sysconfig
-import traceback
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
@@ -32,24 +29,14 @@ from typing import Any, Callable, Optional, Union
 import torch
 from torch import nn
 
+from shapecheck.load.declared import (Inputs, InputSpecError, normalize_inputs,
+                                      _resolve_declared_inputs)
+from shapecheck.load.frames import (describe_exception, display_path, exception_location,
+                                    format_traceback, is_user_file)
 from shapecheck.report import Location, Shape, TargetError
-from shapecheck.source import display_path
-
-# What `api.check` accepts as inputs: a list of shapes, or tensors.
-Inputs = Union[list[Shape], torch.Tensor, tuple[torch.Tensor, ...]]
 
 FACTORY_NAMES = ("build", "model", "create_model")
 FACTORY_PREFIXES = ("build_", "make_model")
-_DTYPES = {
-    "float": torch.float32, "float32": torch.float32, "f32": torch.float32,
-    "half": torch.float16, "float16": torch.float16, "f16": torch.float16,
-    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64,
-    "long": torch.long, "int64": torch.long, "int": torch.long, "int32": torch.int32,
-    "bool": torch.bool,
-}
-# "1,3,224,224", "1x3x224x224", "(1, 3, 224, 224)", each optionally followed by ":dtype"
-_SHAPE_TEXT = re.compile(r"^\s*[\(\[]?\s*(\d+(?:\s*[,x×]\s*\d+)*)\s*,?\s*[\)\]]?"
-                         r"\s*(?::\s*(\w+))?\s*$")
 
 
 @dataclass
@@ -76,100 +63,6 @@ class LoadedTarget:
     error: Optional[TargetError] = None
     traceback: Optional[str] = None
 
-
-class InputSpecError(ValueError):
-    """A shape written in a form shapecheck cannot read."""
-
-
-# ---------------------------------------------------------------------------- shapes
-
-
-def parse_shape(text: str) -> Union[Shape, torch.Tensor]:
-    """Read `1,3,224,224`, `1x3x224x224` or `(1, 3, 224, 224)`; `1x128:long` gives a tensor.
-
-    Example:
-        >>> parse_shape("1x3x224x224")
-        (1, 3, 224, 224)
-        >>> parse_shape("2,128:long").dtype
-        torch.int64
-    """
-    match = _SHAPE_TEXT.match(text)
-    if not match:
-        raise InputSpecError(
-            f"--input {text!r} is not a shape: write the dimensions as 1,3,224,224 or "
-            f"1x3x224x224 (optionally with a dtype, e.g. 1x128:long)")
-    dims = tuple(int(d) for d in re.split(r"\s*[,x×]\s*", match.group(1)))
-    if any(d <= 0 for d in dims):
-        raise InputSpecError(f"--input {text!r} has a dimension that is not positive")
-    dtype_name = match.group(2)
-    if dtype_name is None:
-        return dims
-    dtype = _DTYPES.get(dtype_name.lower())
-    if dtype is None:
-        raise InputSpecError(
-            f"--input {text!r}: unknown dtype {dtype_name!r}; use one of "
-            f"{', '.join(sorted(_DTYPES))}")
-    return example_tensor(dims, dtype)
-
-
-def example_tensor(shape: Shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A tensor of `shape` and `dtype` on meta: the analysis reads only shape and dtype."""
-    return torch.empty(shape, dtype=dtype, device="meta")
-
-
-def normalize_inputs(value: Any, what: str) -> Inputs:
-    """Bring any accepted spelling of example inputs to a list of shapes or tensors.
-
-    Accepts a shape (tuple/list of ints or a string), several shapes, a tensor, or a
-    tuple/list of tensors. `what` names the source in error messages.
-
-    Example:
-        >>> normalize_inputs((1, 3, 32, 32), "INPUT_SHAPE")
-        [(1, 3, 32, 32)]
-        >>> normalize_inputs(["1x3x8x8", (1, 10)], "--input")
-        [(1, 3, 8, 8), (1, 10)]
-    """
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, str):
-        return _as_list([parse_shape(value)])
-    if isinstance(value, torch.Size):
-        return [tuple(int(d) for d in value)]
-    if isinstance(value, (tuple, list)) and value:
-        if all(_is_dim(d) for d in value):
-            if any(int(d) <= 0 for d in value):
-                raise InputSpecError(f"{what} {tuple(value)} has a dimension that is not positive")
-            return [tuple(int(d) for d in value)]
-        try:
-            items = [normalize_inputs(item, what) for item in value]
-        except InputSpecError:
-            if any(isinstance(item, str) for item in value):
-                raise  # a shape string's own message says what is wrong with it
-            raise InputSpecError(_not_inputs_message(what, value)) from None
-        flat: list[Any] = []
-        for item in items:
-            flat.extend([item] if isinstance(item, torch.Tensor) else item)
-        return _as_list(flat)
-    raise InputSpecError(_not_inputs_message(what, value))
-
-
-def _not_inputs_message(what: str, value: Any) -> str:
-    shown = repr(value)
-    shown = shown if len(shown) <= 80 else shown[:79] + "…"
-    return (f"{what} must be a shape such as (1, 3, 224, 224), a tuple of shapes, or "
-            f"tensors; got {type(value).__name__} {shown}")
-
-
-def _is_dim(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_list(items: list[Any]) -> Inputs:
-    """Shapes stay a list of shapes; as soon as one input is a tensor, all become tensors."""
-    if any(isinstance(item, torch.Tensor) for item in items):
-        return tuple(item if isinstance(item, torch.Tensor) else example_tensor(item)
-                     for item in items)
-    return [tuple(item) for item in items]
 
 
 # ---------------------------------------------------------------------------- targets
@@ -574,138 +467,3 @@ def _no_model_found(module: types.ModuleType, path: str,
                         nothing_found=True)
 
 
-# ---------------------------------------------------------------------------- inputs
-
-
-def _resolve_declared_inputs(target: LoadedTarget, module: types.ModuleType,
-                             definitions: dict[str, Definition],
-                             given: Optional[Inputs]) -> None:
-    """Fill `target.inputs` from --input or the file; leave None for a default from the model."""
-    if given is not None:
-        target.inputs, target.input_source = given, "--input"
-        return
-    per_target = getattr(module, "INPUT_SHAPES", None)
-    candidates: list[tuple[str, Callable[[], Any]]] = []
-    if isinstance(per_target, dict) and target.attr in per_target:
-        candidates.append(("INPUT_SHAPES", lambda: per_target[target.attr]))
-    elif hasattr(module, "INPUT_SHAPE"):
-        candidates.append(("INPUT_SHAPE", lambda: module.INPUT_SHAPE))
-    elif callable(getattr(module, "example_inputs", None)):
-        candidates.append(("example_inputs()", module.example_inputs))
-    for source, read in candidates:
-        declared = definitions.get(source.rstrip("()"))
-        where = Location(target.path, declared.line) if declared else None
-        try:
-            value = read()
-        except Exception as exc:  # the user's example_inputs() may raise anything
-            target.error = TargetError(
-                "input", f"{source} raised {describe_exception(exc)}",
-                exception_location(exc, target.path) or where)
-            target.traceback = format_traceback(exc)
-            return
-        try:
-            target.inputs = normalize_inputs(value, source)
-        except InputSpecError as exc:
-            target.error = TargetError("input", str(exc), where)
-            return
-        target.input_source = source
-
-
-# ---------------------------------------------------------------------------- errors
-
-
-def _library_roots() -> tuple[str, ...]:
-    roots = {os.path.dirname(os.path.abspath(__file__)),
-             os.path.dirname(os.path.abspath(torch.__file__))}
-    try:
-        roots.update(os.path.abspath(p) for p in site.getsitepackages())
-        roots.add(os.path.abspath(site.getusersitepackages()))
-    except AttributeError:  # some embedded interpreters lack these
-        pass
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        for scheme_paths in (sysconfig.get_paths(), sysconfig.get_paths(vars={
-                "base": sys.base_prefix, "platbase": sys.base_exec_prefix})):
-            if scheme_paths.get(key):
-                roots.add(os.path.abspath(scheme_paths[key]))
-    return tuple(sorted(roots))
-
-
-_LIBRARY_ROOTS = _library_roots()
-
-
-def is_user_file(filename: str) -> bool:
-    """False for the standard library, installed packages, torch and shapecheck itself."""
-    if not filename or filename.startswith("<"):
-        return False
-    absolute = os.path.abspath(filename)
-    return not any(absolute == root or absolute.startswith(root + os.sep)
-                   for root in _LIBRARY_ROOTS)
-
-
-def exception_location(exc: BaseException, target_path: Optional[str] = None) -> Optional[Location]:
-    """Where in the user's code `exc` happened: the syntax error's line, else the innermost
-    traceback frame in user code (not the standard library, site-packages, torch or
-    shapecheck), else the innermost frame in `target_path`.
-
-    The path is shown as the user gave it for the target file, else relative to the
-    working directory.
-
-    Example:
-        >>> try:
-        ...     compile("x = (", "m.py", "exec")
-        ... except SyntaxError as e:
-        ...     exception_location(e).line
-        1
-    """
-    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
-        code = (exc.text or "").strip() or None
-        return Location(_shown_path(exc.filename, target_path), exc.lineno, None, code)
-    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    target_real = os.path.realpath(target_path) if target_path else None
-    target_dir = os.path.dirname(target_real) if target_real else None
-
-    def in_user_code(filename: str) -> bool:
-        # the target's own directory counts even inside a package (shipped exercises)
-        return is_user_file(filename) or (
-            target_dir is not None and os.path.dirname(os.path.realpath(filename)) == target_dir)
-
-    chosen = next((f for f in reversed(frames) if in_user_code(f.filename)), None)
-    if chosen is None and target_real:
-        chosen = next((f for f in reversed(frames)
-                       if os.path.realpath(f.filename) == target_real), None)
-    if chosen is None:
-        cause = exc.__cause__ or exc.__context__
-        return exception_location(cause, target_path) if cause is not None else None
-    code = (chosen.line or "").strip() or None
-    return Location(_shown_path(chosen.filename, target_path), chosen.lineno or 1,
-                    chosen.name, code)
-
-
-def _shown_path(filename: str, target_path: Optional[str]) -> str:
-    if target_path and os.path.exists(filename) and os.path.exists(target_path) \
-            and os.path.samefile(filename, target_path):
-        return target_path
-    return display_path(filename)
-
-
-def describe_exception(exc: BaseException, limit: int = 600) -> str:
-    """`TypeName: message` on one line, whitespace collapsed, long messages cut.
-
-    Example:
-        >>> describe_exception(ValueError("in_channels must be\\n divisible by groups"))
-        'ValueError: in_channels must be divisible by groups'
-    """
-    if isinstance(exc, SyntaxError):
-        text = exc.msg or "invalid syntax"
-    else:
-        text = str(exc)
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
-
-
-def format_traceback(exc: BaseException) -> str:
-    """The full traceback, for `--verbose`."""
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

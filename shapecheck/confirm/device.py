@@ -27,7 +27,7 @@ class ConfirmError(Exception):
         >>> raise ConfirmError("--device cuda: CUDA is not available")
         Traceback (most recent call last):
         ...
-        shapecheck.confirm_device.ConfirmError: --device cuda: CUDA is not available
+        shapecheck.confirm.device.ConfirmError: --device cuda: CUDA is not available
     """
 
 

@@ -22,9 +22,9 @@ import torch.fx as fx
 import torch.nn as nn
 import torch.nn.functional as F
 
-from shapecheck.layers import expectation
-from shapecheck.meta import skip_init_on_meta
-from shapecheck.residual import is_add, module_of
+from shapecheck.ops.layers import expectation
+from shapecheck.ops.meta import skip_init_on_meta
+from shapecheck.graph.vocabulary import is_add, module_of
 
 Shape = tuple[int, ...]
 ShapeOf = Callable[[fx.Node], Optional[Shape]]
@@ -53,7 +53,7 @@ def consumers(gm: fx.GraphModule, add: fx.Node, shape_of: ShapeOf,
     to N,C (a classifier head's avgpool -> flatten -> fc), after which the width is dim 1.
 
     Example:
-        >>> from shapecheck.propagate import propagate_shapes
+        >>> from shapecheck.analysis.propagate import propagate_shapes
         >>> class Net(nn.Module):
         ...     def __init__(self):
         ...         super().__init__()

@@ -16,10 +16,10 @@ import torch
 import torch.fx as fx
 from torch.utils._pytree import tree_flatten, tree_map
 
-from shapecheck.layers import Expectation, first_tensor, mismatch, run_with_corrected_input
-from shapecheck.meta import eval_mode, meta_weights, to_meta
-from shapecheck.residual import add_operands, is_add
-from shapecheck.shape_rules import NO_RULE, call_rule, module_rule
+from shapecheck.ops.layers import Expectation, first_tensor, mismatch, run_with_corrected_input
+from shapecheck.ops.meta import eval_mode, meta_weights, to_meta
+from shapecheck.graph.vocabulary import add_operands, is_add
+from shapecheck.ops.shape_rules import NO_RULE, call_rule, module_rule
 
 Shape = tuple[int, ...]
 

@@ -21,11 +21,11 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from shapecheck.confirm_chain import Chain, fmt_shape
-from shapecheck.confirm_device import (ConfirmError, describe_device, is_out_of_memory,
+from shapecheck.confirm.chain import Chain, fmt_shape
+from shapecheck.confirm.device import (ConfirmError, describe_device, is_out_of_memory,
                                        out_of_memory_message, peak_memory_bytes,
                                        reset_peak_memory, resolve_device)
-from shapecheck.confirm_run import OutOfMemoryAt
+from shapecheck.confirm.run import OutOfMemoryAt
 from shapecheck.report import Confirmation, Report
 
 __all__ = ["confirm_report", "ConfirmError", "resolve_device", "summary"]

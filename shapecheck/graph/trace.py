@@ -17,9 +17,9 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from shapecheck.meta import eval_mode
-from shapecheck.record import is_default_leaf, record_graph
-from shapecheck.source import user_frame_text
+from shapecheck.ops.meta import eval_mode
+from shapecheck.graph.record import is_default_leaf, record_graph
+from shapecheck.load.frames import user_frame_text
 
 
 class TraceError(RuntimeError):

@@ -18,9 +18,9 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 
-from shapecheck.intent import ShapeOf, resized, width_setters
-from shapecheck.layout import layout_of
-from shapecheck.meta import skip_init_on_meta
+from shapecheck.analysis.intent import ShapeOf, resized, width_setters
+from shapecheck.ops.layout import layout_of
+from shapecheck.ops.meta import skip_init_on_meta
 from shapecheck.report import Finding, Fix, Report, ResidualAdd
 
 Shape = tuple[int, ...]

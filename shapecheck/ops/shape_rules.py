@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from shapecheck.layers import mismatch
+from shapecheck.ops.layers import mismatch
 
 Shape = tuple[int, ...]
 NO_RULE = object()  # "no formula for this call": run the meta kernel

@@ -23,11 +23,11 @@ import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from shapecheck.layers import run_with_corrected_input
-from shapecheck.meta import eval_mode, meta_weights, to_meta
-from shapecheck.residual import structure_of
-from shapecheck.shape_rules import NO_RULE, call_rule, module_rule
-from shapecheck.source import user_frame_text
+from shapecheck.ops.layers import run_with_corrected_input
+from shapecheck.ops.meta import eval_mode, meta_weights, to_meta
+from shapecheck.graph.residual import structure_of
+from shapecheck.ops.shape_rules import NO_RULE, call_rule, module_rule
+from shapecheck.load.frames import user_frame_text
 
 # Dunder tensor methods recorded as the operator fx uses for them (in-place forms
 # included: fx records `a += b` as operator.add too).
