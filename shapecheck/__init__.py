@@ -1,5 +1,19 @@
 """shapecheck: find shape bugs in residual networks before they run.
 
+The pipeline, one stage per folder, data flowing one way:
+
+    load      the user's file -> built models (meta first) and example inputs
+    graph     trace (torch.fx, recording fallback) -> residual adds and their branches,
+              from the graph's structure alone (no shapes needed)
+    analysis  propagate shapes on meta tensors -> choose the intended side of each failed
+              add -> diagnose (findings) -> fix (proven by propagating again) -> assemble
+              one Report
+    then      reporters (text, json, sarif, github), render (block graphs) and confirm
+              (a real run) read the Report; none of them traces or propagates again.
+
+`ops` holds the layer knowledge every stage shares (shape formulas, layer expectations,
+layout, counts).
+
     >>> import torch, shapecheck
     >>> report = shapecheck.check(torch.nn.Conv2d(3, 8, 3), (1, 3, 32, 32))
     >>> report.ok
@@ -8,7 +22,7 @@
 
 from shapecheck import _moved
 from shapecheck.report import (Block, Confirmation, Finding, Fix, Location, NodeInfo, Report,
-                               ResidualAdd, TargetError)
+                               ResidualAdd, TargetError, register_view)
 
 __version__ = "0.1.0"
 
@@ -18,8 +32,25 @@ __all__ = ["check", "Report", "Finding", "Fix", "Location", "ResidualAdd", "Bloc
            "TargetError", "Confirmation", "__version__"]
 
 
-def check(model, inputs=None, **options) -> Report:
-    """Analyse `model` for the example `inputs`; see `shapecheck.api.check`."""
+def check(model, inputs=None, *, confirm: bool = False, device: str = "auto", factory=None,
+          backward: bool = False, **options) -> Report:
+    """Analyse `model` for the example `inputs` (see `shapecheck.api.check`); with
+    `confirm=True` also run it for real on `device` and compare (see `shapecheck.confirm`).
+    """
     from shapecheck.api import check as _check
 
-    return _check(model, inputs, **options)
+    report = _check(model, inputs, **options)
+    if confirm:
+        from shapecheck.confirm import confirm_report
+
+        confirm_report(report, factory, device=device, backward=backward)
+    return report
+
+
+def _block_graph(report: Report, detail: str = "blocks"):
+    from shapecheck.render import report_to_dot
+
+    return report_to_dot(report, detail=detail)
+
+
+register_view("graph", _block_graph)

@@ -9,9 +9,23 @@ are additions, never renames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 Shape = tuple[int, ...]
+
+# Views of a Report that later stages provide (the package registers "graph", the block
+# graph), so that this module, at the bottom of the pipeline, imports none of them.
+_VIEWS: dict[str, Callable[..., Any]] = {}
+
+
+def register_view(name: str, view: Callable[..., Any]) -> None:
+    """Make `view(report, **options)` available as a Report view (see `Report.graph`).
+
+    >>> register_view("target_name", lambda report: report.target)
+    >>> _VIEWS["target_name"](Report("m.py:Net"))
+    'm.py:Net'
+    """
+    _VIEWS[name] = view
 
 
 def shape_list(shape: Optional[Shape]) -> Optional[list[int]]:
@@ -29,6 +43,17 @@ def format_shape(shape: Optional[Shape], batch: bool = True) -> str:
         return "?"
     dims = shape if batch or len(shape) < 2 else shape[1:]
     return "x".join(str(d) for d in dims) if dims else "scalar"
+
+
+def format_shapes(shape: Any) -> str:
+    """One shape as `format_shape` writes it, or several as "(1x8, 1x8)".
+
+    >>> format_shapes([[1, 8], [1, 8]]), format_shapes((2, 3))
+    ('(1x8, 1x8)', '2x3')
+    """
+    if shape and isinstance(shape[0], (tuple, list)):
+        return "(" + ", ".join(format_shape(tuple(s)) for s in shape) + ")"
+    return format_shape(None if shape is None else tuple(shape))
 
 
 @dataclass(frozen=True)
@@ -343,9 +368,7 @@ class Report:
 
     def graph(self, detail: str = "blocks"):
         """The annotated block graph as a `graphviz.Digraph` (shows itself in Jupyter)."""
-        from shapecheck.render import report_to_dot
-
-        return report_to_dot(self, detail=detail)
+        return _VIEWS["graph"](self, detail=detail)
 
     def _repr_svg_(self):  # Jupyter: a Report displays as its block graph
         return self.graph()._repr_image_svg_xml()

@@ -109,16 +109,17 @@ def check_target(target: LoadedTarget, *, select: Sequence[str] = (), ignore: Se
     if target.discovered and target.kind == "class" and not _has_parameters(model):
         return None
     from shapecheck.api import check
-    from shapecheck.confirm.compare import ConfirmError
+    from shapecheck.confirm import ConfirmError, confirm_report
 
-    # confirm builds real weights from the factory; an instance is its own real model
-    factory = None if target.kind == "instance" else target.factory
-    arguments = dict(target=target.name, confirm=confirm, device=device, factory=factory,
-                     backward=backward, **options)
+    arguments = dict(target=target.name, **options)
     # an unknown option is the caller's mistake, not the model's: raise TypeError here
     inspect.signature(check).bind(model, target.inputs, **arguments)
     try:
         report = check(model, target.inputs, **arguments)
+        if confirm:
+            # confirm builds real weights from the factory; an instance is its own real model
+            factory = None if target.kind == "instance" else target.factory
+            confirm_report(report, factory, device=device, backward=backward)
     except ConfirmError:
         raise
     except Exception as exc:  # a model the engine cannot handle must not hide the others

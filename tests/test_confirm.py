@@ -16,7 +16,8 @@ from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 import shapecheck
-from shapecheck.confirm import ConfirmError, confirm_report, summary
+from shapecheck.confirm import ConfirmError, confirm_report
+from shapecheck.reporters.confirmation import confirmation_lines as summary
 from shapecheck.report import Finding, Location, NodeInfo, Report
 
 IMAGE = (2, 3, 16, 16)

@@ -108,5 +108,5 @@ def test_the_package_facades_keep_their_old_names():
                  "parse_target", "top_level_definitions", "describe_exception",
                  "format_traceback"):
         assert callable(getattr(load, name)), name
-    for name in ("ConfirmError", "confirm_report", "summary"):
+    for name in ("ConfirmError", "confirm_report"):
         assert callable(getattr(confirm, name)), name

@@ -23,7 +23,7 @@ from shapecheck.ops.layout import Layout, layout_of, spatial_text
 from shapecheck.messages import text
 from shapecheck.analysis.propagate import Propagation
 from shapecheck.report import Finding, Location, format_shape
-from shapecheck.graph.residual import ResidualStructure
+from shapecheck.graph.residual import ResidualStructure, channels_first
 from shapecheck.graph.vocabulary import add_operands, call_name, module_of
 from shapecheck.graph.source import layer_path, node_location, owner_module
 
@@ -59,15 +59,6 @@ def _finding(kind: str, message: str, node: fx.Node, module: str, shapes, causes
     code = code_for(kind)
     return Finding(code.code, kind, code.severity, message, module, node_location(node),
                    tuple(shapes), None, node.name, tuple(causes))
-
-
-def channels_first(gm: fx.GraphModule, structure: ResidualStructure) -> bool:
-    """3-D tensors are N,C,L when a 1-D conv or norm touches the block, else tokens."""
-    for node in structure.main_branch + structure.shortcut_branch + (structure.fork,):
-        module = module_of(gm, node)
-        if isinstance(module, (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d)):
-            return True
-    return False
 
 
 def check_residual_add(ctx: Context, s: ResidualStructure) -> Optional[Finding]:
@@ -359,5 +350,35 @@ def input_message(ctx: Context, finding: Finding) -> str:
                  what=ctx.t(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])
 
 
-__all__ = ["Context", "check_residual_add", "check_failures", "explain", "input_error",
+def residual_rule(ctx: Context, structures: list[ResidualStructure]) -> list[Finding]:
+    """Rule: each residual add whose operands disagree (or broadcast by accident)."""
+    return [f for f in (check_residual_add(ctx, s) for s in structures) if f is not None]
+
+
+def failure_rule(ctx: Context, structures: list[ResidualStructure]) -> list[Finding]:
+    """Rule: each other layer or operation that failed during propagation."""
+    return check_failures(ctx, {s.add.name for s in structures})
+
+
+# The rules `check` runs, in order; a new finding kind adds its rule here.
+RULES = (residual_rule, failure_rule)
+
+
+def in_graph_order(gm: fx.GraphModule, findings: list[Finding]) -> list[Finding]:
+    """Findings sorted by where their node sits in the graph (stable for equals)."""
+    order = {n.name: i for i, n in enumerate(gm.graph.nodes)}
+    return sorted(findings, key=lambda f: order.get(f.node or "", -1))
+
+
+def unsupported_note(prop: Propagation) -> Optional[str]:
+    """The note for operations that need real tensor values (None when there are none)."""
+    unsupported = [n for n, f in prop.failures.items() if f.kind == "unsupported"]
+    if not unsupported:
+        return None
+    return (f"{len(unsupported)} operation(s) need real tensor values and were not evaluated "
+            f"(first: {unsupported[0]}: {prop.failures[unsupported[0]].message}); shapes after "
+            f"them are unknown")
+
+
+__all__ = ["Context", "RULES", "in_graph_order", "unsupported_note", "check_residual_add", "check_failures", "explain", "input_error",
            "input_message", "Location"]

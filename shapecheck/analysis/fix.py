@@ -12,13 +12,17 @@ Either is applied to a copy of the traced graph and shapes are propagated again;
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Optional, Sequence
 
 import torch
 import torch.fx as fx
 import torch.nn as nn
 
+from shapecheck.analysis.assemble import residual_add
 from shapecheck.analysis.intent import ShapeOf, resized, width_setters
+from shapecheck.analysis.propagate import propagate_shapes
+from shapecheck.graph.residual import channels_first
 from shapecheck.ops.layout import layout_of
 from shapecheck.ops.meta import skip_init_on_meta
 from shapecheck.report import Finding, Fix, Report, ResidualAdd
@@ -198,3 +202,83 @@ def apply_fixes(gm: fx.GraphModule, report: Report,
         fork_shape = report.nodes[residual.fork].shape
         plans.append((index, finding.fix, residual, len(fork_shape or ())))
     return insert_fixes(gm, plans)
+
+
+def fix_findings(ctx, tensors: Sequence[torch.Tensor], kept: dict[str, int],
+                 structures, findings: list[Finding]
+                 ) -> tuple[list[Finding], Optional[fx.GraphModule]]:
+    """Propose a fix for each residual finding and prove it on the patched graph.
+
+    Returns the findings with their fixes (verified or not) and the graph with every fix
+    applied (None when nothing could be fixed). A fix is verified only when, after all
+    fixes are applied and shapes propagated again, its add is clean and nothing computed
+    from it fails.
+
+    Example:
+        >>> import shapecheck
+        >>> class Bad(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.conv = nn.Conv2d(4, 8, 3, stride=2, padding=1)
+        ...     def forward(self, x):
+        ...         return self.conv(x) + x
+        >>> [(f.fix.kind, f.fix.verified) for f in shapecheck.check(Bad(), (1, 4, 8, 8)).findings]
+        [('projection', True)]
+    """
+    gm = ctx.gm
+    by_add = {s.add.name: s for s in structures}
+    plans, proposals = [], {}
+    for index, finding in enumerate(findings):
+        s = by_add.get(finding.node or "")
+        if s is None:
+            continue
+        main_node = s.add.args[s.main_operand]
+        main = ctx.shape(main_node)
+        is_channels_first = channels_first(gm, s)
+        if s.add.name in ctx.wrong_branch:
+            short = ctx.shape(s.add.args[1 - s.main_operand])
+            dim = layout_of(main, is_channels_first).channel_dim
+            fix = propose_resize(gm, main_node, ctx.shape, dim, short[dim])
+        else:
+            fix = propose_fix(finding, ctx.shape(s.fork), main, not is_channels_first)
+        if fix is None:
+            continue
+        proposals[index] = fix
+        plans.append((index, fix, residual_add(s, ctx.prop, False), len(main)))
+    if not plans:
+        return findings, None
+    patched = insert_fixes(gm, plans)
+    after = propagate_shapes(patched, tensors, kept)
+    before_failures = {name for name, f in ctx.prop.failures.items() if f.kind not in _QUIET}
+    new_failures = {name for name, f in after.failures.items()
+                    if f.kind not in _QUIET and name not in before_failures}
+    result = list(findings)
+    patched_nodes = {n.name: n for n in patched.graph.nodes}
+    for index, fix in proposals.items():
+        add = patched_nodes[findings[index].node]
+        operands = [after.shape(a.name) for a in add.args[:2]]
+        clean = (operands[0] is not None and operands[0] == operands[1]
+                 and after.results[add.name].failure is None and not new_failures
+                 and not _fails_after(add, after))
+        result[index] = replace(findings[index], fix=replace(fix, verified=clean))
+    return result, patched
+
+
+# failures that are not errors: cascades after an unknown value, ops that need real values
+_QUIET = ("skipped", "unsupported")
+
+
+def _fails_after(add: fx.Node, prop) -> bool:
+    """True when anything computed from `add` still fails: a fix is proven only when the
+    rest of the graph then propagates cleanly, not merely past its own add."""
+    seen, stack = {add}, list(add.users)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        result = prop.results.get(node.name)
+        if result is not None and result.failure is not None and result.failure.kind not in _QUIET:
+            return True
+        stack.extend(node.users)
+    return False

@@ -22,7 +22,9 @@ import torch.fx as fx
 import torch.nn as nn
 import torch.nn.functional as F
 
+from shapecheck.graph.residual import channels_first
 from shapecheck.ops.layers import expectation
+from shapecheck.ops.layout import layout_of
 from shapecheck.ops.meta import skip_init_on_meta
 from shapecheck.graph.vocabulary import is_add, module_of
 
@@ -256,3 +258,45 @@ def _same_shape_input(node: fx.Node, shape_of: ShapeOf) -> Optional[fx.Node]:
         if out is not None and shape_of(source) == out:
             return source
     return None
+
+
+def choose_sides(gm: fx.GraphModule, structures, prop) -> dict[str, list[Consumer]]:
+    """Failed adds whose later layers expect the shortcut's width, with those layers.
+
+    For these adds the main branch is the wrong side: propagation continues with the
+    shortcut (so nothing after the add fails in consequence) and the fix resizes the
+    main branch instead of projecting the shortcut.
+
+    Example:
+        >>> import shapecheck, torch.nn as nn
+        >>> class Wide(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.proj, self.norm = nn.Linear(96, 128), nn.LayerNorm(96)
+        ...     def forward(self, x):
+        ...         return self.norm(x + self.proj(x))
+        >>> [f.fix.kind for f in shapecheck.check(Wide(), (2, 5, 96)).findings]
+        ['resize']
+    """
+    found = {}
+    for s in structures:
+        failure = prop.results[s.add.name].failure
+        if failure is None or failure.kind != "add":
+            continue
+        main = prop.shape(s.add.args[s.main_operand].name)
+        short = prop.shape(s.add.args[1 - s.main_operand].name)
+        if main is None or short is None or len(main) != len(short):
+            continue
+        dim = layout_of(main, channels_first(gm, s)).channel_dim
+        if main[dim] == short[dim]:
+            continue
+        later = consumers(gm, s.add, lambda n: prop.shape(n.name), dim)
+        if shortcut_is_intended(later, main[dim], short[dim]):
+            found[s.add.name] = later
+    return found
+
+
+def kept_operands(structures, wrong_branch: dict[str, list[Consumer]]) -> dict[str, int]:
+    """Per residual add, the operand propagation continues with when the add fails."""
+    return {s.add.name: (1 - s.main_operand if s.add.name in wrong_branch else s.main_operand)
+            for s in structures}

@@ -10,15 +10,18 @@ depend on a value nothing could stand in for are marked unknown and skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 import torch.fx as fx
+import torch.nn as nn
 from torch.utils._pytree import tree_flatten, tree_map
 
+from shapecheck.graph.record import record_graph
+from shapecheck.graph.vocabulary import add_operands, is_add
+from shapecheck.load.frames import first_line
 from shapecheck.ops.layers import Expectation, first_tensor, mismatch, run_with_corrected_input
 from shapecheck.ops.meta import eval_mode, meta_weights, to_meta
-from shapecheck.graph.vocabulary import add_operands, is_add
 from shapecheck.ops.shape_rules import NO_RULE, call_rule, module_rule
 
 Shape = tuple[int, ...]
@@ -134,7 +137,7 @@ class ShapePropagation(fx.Interpreter):
         return to_meta(value) if isinstance(value, torch.Tensor) else value
 
     def _stand_in(self, n: fx.Node, args, kwargs, exc: Exception) -> tuple[Any, Failure]:
-        message = _first_line(exc)
+        message = first_line(exc)
         if is_add(n) and add_operands(n) is not None:
             a, b = args[0], args[1]
             shapes = (_shape(a), _shape(b))
@@ -175,11 +178,6 @@ def _needs_values(exc: Exception) -> bool:
         "data-dependent" in text) or "Cannot copy out of meta" in text
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:400]
-
-
 def propagate_shapes(gm: fx.GraphModule, inputs: Sequence[torch.Tensor],
                      main_operand: Optional[dict[str, int]] = None) -> Propagation:
     """Propagate shapes through `gm` for example `inputs` (any device; run on meta).
@@ -211,3 +209,37 @@ def scaled_inputs(inputs: Sequence[torch.Tensor], factor: int = 2) -> Optional[l
 
 __all__ = ["ShapePropagation", "Propagation", "NodeResult", "Failure", "UNKNOWN",
            "propagate_shapes", "scaled_inputs", "first_tensor"]
+
+
+def probe_pass(model: nn.Module, traced, tensors: Sequence[torch.Tensor],
+               kept: dict[str, int], enabled: bool = True) -> Callable[[], Optional[Propagation]]:
+    """A memoised second pass at twice the spatial size (None where it cannot run).
+
+    Diagnosis asks for it only when a size-1 broadcast needs settling, so most models
+    never pay for it.
+
+    Example:
+        >>> import torch.fx as fx
+        >>> from shapecheck.graph.trace import Traced
+        >>> net = nn.Conv2d(3, 4, 3)
+        >>> probe = probe_pass(net, Traced(fx.symbolic_trace(net), "fx"), [torch.empty(1, 3, 8, 8)], {})
+        >>> probe().outputs
+        [(1, 4, 14, 14)]
+    """
+    cache: dict[str, Optional[Propagation]] = {}
+
+    def run() -> Optional[Propagation]:
+        if "probe" not in cache:
+            cache["probe"] = None
+            bigger = scaled_inputs(tensors) if enabled else None
+            if bigger is not None:
+                try:
+                    gm = traced.graph_module
+                    if traced.tracer == "record":  # recorded graphs are size-specialised
+                        gm = record_graph(model, bigger)
+                    cache["probe"] = propagate_shapes(gm, bigger, kept)
+                except Exception:
+                    cache["probe"] = None
+        return cache["probe"]
+
+    return run

@@ -15,11 +15,12 @@ import torch
 from torch import fx, nn
 from torch.utils._pytree import tree_leaves
 
+from shapecheck.load.frames import first_line
 from shapecheck.confirm.device import is_out_of_memory
 from shapecheck.confirm.run import (OutOfMemoryAt, Resolver, RunResult, build_model,
                                     make_inputs, run_graph)
 from shapecheck.analysis.fix import apply_fixes
-from shapecheck.report import Finding, Report, Shape, format_shape
+from shapecheck.report import Finding, Report, Shape, format_shapes
 
 
 @dataclass
@@ -166,9 +167,9 @@ class Chain:
                     self.errors_confirmed += 1
                     self._event("error_confirmed", node, finding=k, how="broadcast",
                                 run=self.runs - 1, shapes=[_l(main), _l(short)], output=_l(out),
-                                message=f"no exception: {fmt_shape(main)} + "
-                                        f"{fmt_shape(short)} silently broadcast to "
-                                        f"{fmt_shape(out)}")
+                                message=f"no exception: {format_shapes(main)} + "
+                                        f"{format_shapes(short)} silently broadcast to "
+                                        f"{format_shapes(out)}")
                 else:
                     self._event("error_not_confirmed", node, finding=k, run=self.runs - 1,
                                 reason="the real run went through this node without error",
@@ -323,17 +324,11 @@ def _l(shape: Any) -> Any:
     return list(shape)
 
 
-def fmt_shape(shape: Any) -> str:
-    """"1x16x2x2", or "(1x8, 1x8)" for several shapes."""
-    if shape and isinstance(shape[0], (tuple, list)):
-        return "(" + ", ".join(format_shape(tuple(s)) for s in shape) + ")"
-    return format_shape(None if shape is None else tuple(shape))
-
-
 def _first_line(exc: Optional[BaseException]) -> Optional[str]:
+    """`TypeName: first line`, the form a real run's failure is reported in."""
     if exc is None:
         return None
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {first_line(exc) if text else ''}"
 
 

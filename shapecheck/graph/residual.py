@@ -179,3 +179,12 @@ def classify_shortcut(gm: Optional[fx.GraphModule], branch: tuple[fx.Node, ...])
 
 def _is_norm(module: nn.Module) -> bool:
     return isinstance(module, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm))
+
+
+def channels_first(gm: fx.GraphModule, structure: ResidualStructure) -> bool:
+    """3-D tensors are N,C,L when a 1-D conv or norm touches the block, else tokens."""
+    for node in structure.main_branch + structure.shortcut_branch + (structure.fork,):
+        module = module_of(gm, node)
+        if isinstance(module, (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d)):
+            return True
+    return False

@@ -7,6 +7,7 @@ import linecache
 import os
 import re
 import sys
+import traceback
 from typing import Optional
 
 import torch.fx as fx
@@ -67,3 +68,18 @@ def _path_of(value) -> str:
     # dynamo-style names ("L['self'].layer1[0]") are normalised to "layer1.0"
     path = re.sub(r"^L\['self'\]\.?", "", path)
     return re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
+
+
+def error_location(exc: BaseException) -> Optional[Location]:
+    """The user's line for a tracing failure: its recorded stack first, then the traceback.
+
+    >>> error_location(ValueError("no stack")) is None
+    True
+    """
+    location = location_from_stack(getattr(exc, "stack_trace", None))
+    if location is not None:
+        return location
+    cause = exc.__cause__ or exc
+    frames = traceback.extract_tb(cause.__traceback__) if cause.__traceback__ else []
+    text = "".join(f'File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in frames)
+    return location_from_stack(text)

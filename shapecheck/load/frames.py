@@ -156,3 +156,13 @@ def describe_exception(exc: BaseException, limit: int = 600) -> str:
 def format_traceback(exc: BaseException) -> str:
     """The full traceback, for `--verbose`."""
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def first_line(exc: BaseException, limit: int = 400) -> str:
+    """The first line of an exception's message (its type name when it has none).
+
+    >>> first_line(RuntimeError("shapes do not match\\nmore detail"))
+    'shapes do not match'
+    """
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

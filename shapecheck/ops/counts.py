@@ -53,3 +53,13 @@ def node_macs(node: fx.Node, module: Optional[nn.Module], out: Optional[Shape],
             weight = input_shapes[1]
             return elements * math.prod(weight[1:])
     return 0
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Parameters of `model`, lazy (not yet sized) ones left out.
+
+    >>> parameter_count(nn.Linear(4, 2))
+    10
+    """
+    return sum(p.numel() for p in model.parameters()
+               if not isinstance(p, nn.parameter.UninitializedParameter))

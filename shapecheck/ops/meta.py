@@ -8,7 +8,7 @@ duration of a pass, and the original objects are put back afterwards.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Iterator, Optional
 
 import torch
 import torch.nn as nn
@@ -106,3 +106,23 @@ def skip_init_on_meta() -> Iterator[None]:
     """
     with _SkipInitOnMeta():
         yield
+
+
+def materialise_lazy(model: nn.Module, tensors: list[torch.Tensor]) -> Optional[str]:
+    """Give `nn.Lazy*` layers their sizes by one call on the weights' device; a note, or None.
+
+    Example:
+        >>> materialise_lazy(nn.LazyLinear(2), [torch.empty(3, 4)])
+        'lazy layers were initialised by one call on the example input'
+    """
+    if not has_lazy_modules(model):
+        return None
+    device = next(iter(model.parameters())).device
+    args = [torch.zeros(t.shape, dtype=t.dtype, device=device) for t in tensors]
+    try:
+        with torch.no_grad():
+            model(*args)
+        return "lazy layers were initialised by one call on the example input"
+    except Exception as exc:  # a bug after the lazy layers: tracing still sees what it can
+        lines = str(exc).strip().splitlines()
+        return f"lazy layers could not all be initialised: {lines[0] if lines else type(exc).__name__}"

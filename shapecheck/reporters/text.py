@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shapecheck.reporters.confirmation import confirmation_lines
 from shapecheck.report import Finding, Report, TargetError, format_shape
 
 LABELS: dict[str, dict[str, str]] = {
@@ -201,14 +202,7 @@ class _Writer:
         self.console.print()
 
     def confirmation(self, report: Report) -> None:
-        try:
-            from shapecheck.confirm.compare import summary
-            lines = summary(report.confirm)  # type: ignore[arg-type]
-        except ImportError:
-            conf = report.confirm
-            lines = [f"confirmed on {conf.device}: {conf.nodes_agree}/{conf.nodes_compared} "
-                     f"nodes agree, {conf.errors_confirmed}/{conf.predicted_errors} predicted "
-                     f"errors confirmed"]  # type: ignore[union-attr]
+        lines = confirmation_lines(report.confirm)  # type: ignore[arg-type]
         self.console.print()
         for line in lines:
             self.print((line, "cyan"), indent=2)
