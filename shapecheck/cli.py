@@ -18,8 +18,9 @@ import sys
 import traceback
 from typing import Any, Optional, Sequence
 
+from shapecheck.reporters import FORMATS
+
 SUBCOMMANDS = ("exercises", "quiz")
-FORMATS = ("text", "json", "sarif", "github")
 DETAILS = ("blocks", "layers", "ops")
 
 

@@ -25,8 +25,9 @@ else:  # pragma: no cover - Python 3.10 has no tomllib; tomli is its backport
     except ImportError:
         tomllib = None  # type: ignore[assignment]
 
+from shapecheck.reporters import FORMATS
+
 KEYS = ("targets", "input", "select", "ignore", "format", "detail", "device")
-FORMATS = ("text", "json", "sarif", "github")
 
 
 class ConfigError(ValueError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 from shapecheck.report import Finding, Report
-from shapecheck.reporters.sarif import fix_text, shapes_text
+from shapecheck.reporters.common import fix_text, shapes_text
 
 __all__ = ["assert_no_shape_errors", "assert_finding", "format_finding", "format_report"]
 

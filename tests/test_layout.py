@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "shapecheck"
 # The pipeline in order; a module may import only from its own stage or earlier ones.
 # Siblings on one rank (confirm, reporters, render) read the Report and never each other.
 STAGES = [
-    ("core", {"report", "codes", "messages", "_moved"}),
+    ("core", {"report", "codes", "messages", "atomic", "_moved"}),
     ("ops", {"ops"}),
     ("load", {"load"}),
     ("graph", {"graph"}),

@@ -20,6 +20,7 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.analysis.assemble import residual_add
+from shapecheck.codes import FIXABLE_KINDS
 from shapecheck.analysis.intent import ShapeOf, resized, width_setters
 from shapecheck.analysis.propagate import propagate_shapes
 from shapecheck.graph.residual import channels_first
@@ -28,7 +29,7 @@ from shapecheck.ops.meta import skip_init_on_meta
 from shapecheck.report import Finding, Fix, Report, ResidualAdd
 
 Shape = tuple[int, ...]
-FIXABLE = frozenset({"channel_mismatch", "spatial_mismatch", "broadcast"})
+FIXABLE = FIXABLE_KINDS  # the registry says which kinds get a proposed layer
 _CONV = {3: (nn.Conv1d, nn.BatchNorm1d), 4: (nn.Conv2d, nn.BatchNorm2d),
          5: (nn.Conv3d, nn.BatchNorm3d)}
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from shapecheck.atomic import write_atomically
 from shapecheck.report import Report
 
 FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -24,7 +24,7 @@ class GraphvizError(RuntimeError):
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that `path` is either the old file or the whole new one.
+    """Write graph `data` to `path` (parents created) so that it is the old file or the new.
 
     Example:
         >>> import tempfile, pathlib
@@ -33,21 +33,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         >>> target.read_bytes()
         b'digraph {}'
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private; give it the permissions a new file would get
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data, make_parents=True)
 
 
 def dot_program() -> str | None:

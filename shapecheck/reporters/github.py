@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Optional
 
 from shapecheck.report import Finding, Location, Report
-from shapecheck.reporters.sarif import (TARGET_ERROR, default_root, fix_text, relative_path,
-                                        shapes_text, target_error_location, target_error_text,
-                                        target_file_location)
+from shapecheck.codes import TARGET_ERROR
+from shapecheck.reporters.common import (default_root, fix_text, relative_path, shapes_text,
+                                         target_error_location, target_error_text,
+                                         target_file_location)
 
 _COMMANDS = {"error": "error", "warning": "warning"}  # anything else is a notice
 
@@ -138,3 +139,13 @@ def _where(location: Optional[Location], report: Report,
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def render_github(reports, *, tracebacks=None) -> str:
+    """The workflow commands as one document (tracebacks stay in the job log, not here).
+
+    >>> render_github([Report("a.py:A")]).startswith("::notice")
+    True
+    """
+    text = github_annotations(list(reports))
+    return text if not text or text.endswith("\n") else text + "\n"

@@ -12,22 +12,25 @@ diff at the failing line), and as a `toolExecutionNotifications` entry with
 `executionSuccessful: false`, which is where SARIF viewers look for tool failures but which
 GitHub shows at most on its tool-status page.
 
-The helpers `split_target`, `relative_path`, `shapes_text` and `fix_text` are shared with
-the GitHub-annotation reporter and `shapecheck.testing`.
+Helpers shared with the other reporters live in `reporters/common.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from importlib import metadata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
 from shapecheck import __version__
-from shapecheck.codes import CODES, Code
-from shapecheck.report import Finding, Fix, Location, Report, format_shape
+from shapecheck.codes import CODES, TARGET_ERROR, Code, shape_labels
+from shapecheck.report import Finding, Location, Report
+from shapecheck.reporters.common import (default_root, finding_text, relative_path,
+                                         split_target, target_error_location, target_error_text,
+                                         target_file_location)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -37,75 +40,7 @@ FINGERPRINT_KEY = "shapecheckFinding/v1"
 FALLBACK_INFORMATION_URI = "https://pypi.org/project/shapecheck/"
 
 # Not in codes.py: it describes the tool failing on a target, not a finding in a model.
-TARGET_ERROR = Code(
-    "SC001", "target_error", "error", "Target could not be analysed",
-    "shapecheck could not load, build, trace or feed the model (a syntax or import error, a "
-    "constructor that raises, no model found, or an input that does not fit). Nothing in "
-    "this target was checked, so its shape bugs, if any, are not reported.")
-
 _LEVELS = {"error": "error", "warning": "warning"}  # anything else becomes "note"
-
-# What to do about each kind; shown as the rule's help on the alert page.
-_HELP = {
-    "channel_mismatch": "Give the shortcut a projection whenever the main branch changes the "
-                        "channel count or the stride, as torchvision does: `if stride != 1 or "
-                        "in_channels != out_channels: shortcut = nn.Sequential(nn.Conv2d("
-                        "in_channels, out_channels, 1, stride, bias=False), "
-                        "nn.BatchNorm2d(out_channels))`. Each alert names the exact layer.",
-    "spatial_mismatch": "Give the shortcut the main branch's stride (a 1x1 convolution with "
-                        "stride, or pooling followed by a 1x1 convolution). Each alert names "
-                        "the exact layer.",
-    "broadcast": "Make both operands of the add have the same channel count: a projection "
-                 "shortcut (1x1 convolution + BatchNorm) to the main branch's channels.",
-    "suspicious_broadcast": "If the size-1 spatial operand is a pooled context by design, "
-                            "ignore this rule for the model; otherwise add the stride or "
-                            "pooling that the other operand is missing.",
-    "layer_mismatch": "Make the layer's in_channels / in_features equal to what the layer "
-                      "before it produces; the alert gives both numbers.",
-    "op_failure": "The operands of this operation disagree; the alert gives their shapes.",
-    "target_error": "Fix the error named in the alert (file and line included), or run "
-                    "`shapecheck --verbose TARGET` locally for the full traceback.",
-}
-_SHAPE_LABELS = (("SC1", ("main branch", "shortcut")), ("SC201", ("received", "expected")))
-
-
-def split_target(target: str) -> tuple[str, Optional[str]]:
-    """`path.py:NAME` -> (path, NAME); a bare path or model name -> (target, None).
-
-    Example:
-        >>> split_target("models/resnet.py:resnet50")
-        ('models/resnet.py', 'resnet50')
-        >>> split_target("C:/models/resnet.py")
-        ('C:/models/resnet.py', None)
-    """
-    head, sep, tail = target.rpartition(":")
-    if sep and head.endswith(".py") and tail.isidentifier():
-        return head, tail
-    return target, None
-
-
-def default_root() -> str:
-    """The directory reported paths are relative to: the GitHub workspace, else the cwd."""
-    return os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
-
-
-def relative_path(path: str, root: Optional[str] = None) -> Optional[str]:
-    """`path` (absolute, or relative to the cwd) as a POSIX path relative to `root`.
-
-    None when the file lies outside `root`.
-
-    Example:
-        >>> relative_path("/repo/models/resnet.py", root="/repo")
-        'models/resnet.py'
-        >>> relative_path("/elsewhere/resnet.py", root="/repo") is None
-        True
-    """
-    root = os.path.abspath(root or default_root())
-    absolute = os.path.abspath(path)
-    if absolute != root and not absolute.startswith(root.rstrip(os.sep) + os.sep):
-        return None
-    return PurePosixPath(*Path(os.path.relpath(absolute, root)).parts).as_posix()
-
 
 def artifact_location(path: str, root: Optional[str] = None) -> dict[str, str]:
     """SARIF artifactLocation: relative to %SRCROOT% when under `root`, else a file URI.
@@ -118,82 +53,6 @@ def artifact_location(path: str, root: Optional[str] = None) -> dict[str, str]:
     if relative is None:
         return {"uri": Path(os.path.abspath(path)).as_uri()}
     return {"uri": quote(relative, safe="/"), "uriBaseId": SRCROOT}
-
-
-def shape_labels(code: str, count: int) -> list[str]:
-    """Names of a finding's shapes: [main branch, shortcut] for adds, [received, expected]."""
-    for prefix, labels in _SHAPE_LABELS:
-        if code.startswith(prefix) and count == len(labels):
-            return list(labels)
-    return [f"operand {i + 1}" for i in range(count)]
-
-
-def shapes_text(finding: Finding) -> str:
-    """"main branch 1x512x28x28, shortcut 1x256x56x56" (empty when there are no shapes).
-
-    Example:
-        >>> f = Finding("SC101", "channel_mismatch", "error", "...", "layer2.0", None,
-        ...             ((1, 512, 28, 28), (1, 256, 56, 56)))
-        >>> shapes_text(f)
-        'main branch 1x512x28x28, shortcut 1x256x56x56'
-    """
-    labels = shape_labels(finding.code, len(finding.shapes))
-    return ", ".join(f"{label} {format_shape(shape)}"
-                     for label, shape in zip(labels, finding.shapes))
-
-
-def fix_text(fix: Optional[Fix]) -> str:
-    """The proposed layer and whether it was proven on the traced graph ("" without a fix)."""
-    if fix is None:
-        return ""
-    proof = "verified on the traced graph" if fix.verified else "not verified"
-    return f"{fix.code} ({proof})"
-
-
-def finding_text(finding: Finding) -> str:
-    """The full one-paragraph message of a finding: message, shapes, causes and fix.
-
-    Example:
-        >>> f = Finding("SC201", "layer_mismatch", "error", "fc expects 512 features",
-        ...             "", None, ((1, 256), (1, 512)))
-        >>> finding_text(f)
-        'fc expects 512 features. Shapes: received 1x256, expected 1x512.'
-    """
-    parts = [finding.message.rstrip(".") + "."]
-    shapes = shapes_text(finding)
-    if shapes:
-        parts.append(f"Shapes: {shapes}.")
-    if finding.causes:
-        parts.append("Why: " + "; ".join(finding.causes) + ".")
-    if finding.fix is not None:
-        how = "use the shortcut" if finding.fix.on_shortcut else "change the main branch:"
-        parts.append(f"Fix: {how} {fix_text(finding.fix)}.")
-    return " ".join(parts)
-
-
-def target_error_text(report: Report) -> str:
-    """The message of an SC001 result: which target, which step failed, and why."""
-    error = report.error
-    assert error is not None
-    return f"shapecheck could not analyse {report.target} ({error.kind} error): {error.message}"
-
-
-def target_error_location(report: Report) -> Optional[Location]:
-    """Where a target failed: the error's own location, else line 1 of the target's file."""
-    error = report.error
-    if error is not None and error.location is not None:
-        return error.location
-    return target_file_location(report)
-
-
-def target_file_location(report: Report) -> Optional[Location]:
-    """Line 1 of the report's file, for what has no line of its own (None without a file).
-
-    GitHub shows a result only where it has a file, so a finding without a location is
-    pinned to its model's file rather than dropped.
-    """
-    path, _ = split_target(report.target)
-    return Location(path, 1) if path.endswith(".py") else None
 
 
 def sarif_document(reports: list[Report], *, root: Optional[str] = None,
@@ -261,8 +120,8 @@ def _rules(reports: list[Report]) -> list[dict[str, Any]]:
 
 
 def _rule(code: Code) -> dict[str, Any]:
-    advice = _HELP.get(code.kind, "Each alert gives the shapes involved and, where one "
-                                  "exists, the layer that fixes it.")
+    advice = code.help or ("Each alert gives the shapes involved and, where one exists, "
+                           "the layer that fixes it.")
     # --ignore filters findings; a target that cannot be analysed is never silenced
     suppress = ("" if code.code == TARGET_ERROR.code
                 else f"To silence this rule: `shapecheck --ignore {code.code}`.")
@@ -397,3 +256,11 @@ def _information_uri() -> str:
     home = meta.get("Home-page")
     return home if home and home.startswith("https://") else FALLBACK_INFORMATION_URI
 
+
+def render_sarif(reports, *, tracebacks=None) -> str:
+    """The SARIF document as indented JSON text (tracebacks are not part of SARIF).
+
+    >>> render_sarif([Report("m.py:build")]).startswith('{')
+    True
+    """
+    return json.dumps(sarif_document(list(reports)), indent=2, ensure_ascii=False) + "\n"
