@@ -1,7 +1,7 @@
-"""`python -m bench [quick|full|speed|cold|cli|memory|zoo|mutate|plot|summary] [args...]`.
+"""`python -m bench [quick|full|speed|depth|cold|cli|memory|zoo|mutate|plot|summary] [args...]`.
 
-`quick` (a few minutes on 2 cores): speed, cold start, CLI, memory, a 40-model zoo sample
-and the quick mutation run, written to bench/results/quick/ (unless BENCH_RESULTS says
+`quick` (a few minutes on 2 cores): speed, the depth sweep, cold start, CLI, memory, a
+40-model zoo sample and the quick mutation run, written to bench/results/quick/ (unless BENCH_RESULTS says
 otherwise) so that the committed full results stay as they are. `full` adds the whole zoo (all torchvision classifiers and all
 timm models) and every mutation model, then rebuilds the summary and the docs' tables
 (`python -m bench.summary`). A part name runs that part alone, passing the
@@ -16,11 +16,12 @@ import time
 
 
 def _parts(mode: str):
-    from bench import cli_time, cold, memory, mutate, speed, zoo
+    from bench import cli_time, cold, depth, memory, mutate, speed, zoo
 
     quick = mode == "quick"
     return [
         ("speed", speed.main, ["--quick"] if quick else []),
+        ("depth", depth.main, []),  # median of 5 in both: the depth target is judged on it
         ("cold", cold.main, ["--runs", "2" if quick else "5"]),
         ("cli", cli_time.main, ["--runs", "5" if quick else "10"]),
         ("memory", memory.main, ["--runs", "1" if quick else "3"]),
@@ -51,7 +52,7 @@ def main(argv=None) -> None:
     import importlib
 
     module = {"cli": "cli_time"}.get(mode, mode)
-    if module not in ("speed", "cold", "cli_time", "memory", "zoo", "mutate", "plot", "summary"):
+    if module not in ("speed", "depth", "cold", "cli_time", "memory", "zoo", "mutate", "plot", "summary"):
         sys.exit(__doc__)
     no_args = module in ("plot", "summary")
     importlib.import_module(f"bench.{module}").main(*([] if no_args else [argv[1:]]))

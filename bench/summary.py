@@ -1,12 +1,13 @@
 """Collect the benchmark results into one summary and into the docs.
 
-Reads what the other scripts wrote under bench/results/ (speed.json, cold.csv, cli.json,
-memory.csv, zoo.csv or zoo_sample.csv, mutate.csv) and writes bench/results/summary.md:
+Reads what the other scripts wrote under bench/results/ (speed.json, depth.json, cold.csv,
+cli.json, memory.csv, zoo.csv or zoo_sample.csv, mutate.csv) and writes bench/results/summary.md:
 the headline figures and the targets, met or not. Then it replaces the block between
 `<!-- results:start -->` and `<!-- results:end -->` in bench/README.md and
 docs/performance.md with the summary followed by each part's table, and the block between
 `<!-- readme:start -->` and `<!-- readme:end -->` in the top-level README with the
-headline figures, the targets and the plot, so the docs never carry a hand-typed figure.
+headline figures, the targets, the depth table and the plot, so the docs never carry a
+hand-typed figure.
 
 Usage: python -m bench.summary
 """
@@ -76,6 +77,20 @@ def targets() -> tuple[list[list[str]], list[str]]:
                          f"minimum {low[224] * 1000:.0f} -> {low[1024] * 1000:.0f} ms ({d_min:+.1%})",
                          f"medians {_met(abs(d_med) <= 0.10)}, minima {_met(abs(d_min) <= 0.10)}",
                          "`python -m bench.speed --parts invariance`"])
+    depth = _json("depth.json")
+    if depth:
+        by_depth = sorted(depth["rows"], key=lambda r: r["blocks"])
+        shallow, deep = by_depth[0], by_depth[-1]
+        ratio = deep["per_node_us"] / shallow["per_node_us"]
+        rows.append([f"Time per node at {deep['blocks']} blocks within 1.3x of {shallow['blocks']} "
+                     "blocks (CIFAR ResNets)",
+                     f"{shallow['per_node_us']:.0f} -> {deep['per_node_us']:.0f} us = {ratio:.2f}x",
+                     _met(ratio <= 1.3), "`python -m bench.depth`"])
+        heads.append(f"Depth: a CIFAR ResNet with {deep['blocks']} blocks ({deep['nodes']} nodes) "
+                     f"takes {deep['check_s']:.2f} s, {deep['per_node_us']:.0f} us per node "
+                     f"({ratio:.2f}x the {shallow['per_node_us']:.0f} us at {shallow['blocks']} "
+                     f"blocks) and {deep['check_vs_meta_forward']:.2f}x a bare meta forward "
+                     f"(load average {depth['machine']['load_average'][0]:.2f}).")
     cold = _csv("cold.csv")
     if cold:
         sc = next(r for r in cold if r["method"] == "shapecheck")
@@ -176,6 +191,7 @@ def docs_block(image: str) -> str:
     parts = [summary_markdown(level=3)]
     parts += _section("speed.md", "Speed (warm, one process)")
     parts += _section("speed_invariance.md", "Resolution invariance")
+    parts += _section("depth.md", "Depth: CIFAR ResNets from 9 to 600 blocks")
     if (RESULTS / "speed.png").exists():
         parts += [f"![analysis vs forward time across resolutions]({image})", ""]
     parts += _section("cold.md", "Cold start (fresh process)")
@@ -206,12 +222,25 @@ def readme_section(image: Optional[str] = None) -> str:
             + (f"; not met: {'; '.join(unmet)}" if unmet else "") + "."]
     if image is not None:
         out += ["", markdown_table(["target", "measured", "status", "command"], rows)]
+        depth = _first_table("depth.md")
+        if depth:
+            out += ["", "Cost by depth (CIFAR ResNets, 1x3x32x32, `python -m bench.depth`):", "",
+                    *depth]
         if (RESULTS / "speed.png").exists():
             out += ["", f"![shapecheck vs a meta and a real CPU forward, ResNet-50 by input size]({image})"]
         out += ["", "Re-run: `make bench` (a few minutes; writes `bench/results/quick/`) or "
                 "`bench/run.sh full` (the whole zoo; rewrites `bench/results/`, the bench docs and "
                 "this section)."]
     return "\n".join(out)
+
+
+def _first_table(name: str) -> list[str]:
+    """The first markdown table of a result file, as lines (none when the file is absent)."""
+    path = RESULTS / name
+    lines = path.read_text().splitlines() if path.exists() else []
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
 
 
 def replace_block(path: Path, block: str, start: str = START, end: str = END) -> None:

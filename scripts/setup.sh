@@ -23,7 +23,7 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ scripts/setup.sh -n
     $PIP install torch==2.13.0
   fi
   echo "setup: installing shapecheck and its test tools"
-  $PIP install -e ".[test]" pytest-xdist
+  $PIP install -e ".[test,notebook]" pytest-xdist
   # torchvision/timm are pinned to releases matching torch 2.13 and installed without their
   # dependencies, so they can never replace torch; their own light needs are listed here.
   if ! "$VENV/bin/python" -c "import importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('timm')" 2>/dev/null; then
@@ -31,6 +31,12 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ scripts/setup.sh -n
     $PIP install --no-deps torchvision==0.28.0 timm==1.0.31 \
       || echo "setup: torchvision/timm unavailable; their tests will be skipped"
     $PIP install numpy pillow pyyaml huggingface_hub safetensors || true
+  fi
+  # Keras 3 on the torch backend (`shapecheck` reads Keras models natively); its pins
+  # never name torch, so pip keeps the CPU build
+  if ! "$VENV/bin/python" -c "import importlib.util as u; assert u.find_spec('keras')" 2>/dev/null; then
+    echo "setup: installing keras==3.15.1 (for Keras models, torch backend)"
+    $PIP install -e ".[keras]" || echo "setup: keras unavailable; its tests will be skipped"
   fi
   "$VENV/bin/python" - <<'PY'
 import torch
@@ -44,6 +50,24 @@ fi
 if [ "${1:-}" = "bench" ] && ! "$VENV/bin/python" -c "import torchinfo, torchview, matplotlib" 2>/dev/null; then
   echo "setup: installing the benchmark tools (torchinfo, torchview, matplotlib)"
   $PIP install -e ".[bench]"
+fi
+
+# the HTML report's browser tests: Playwright driving Debian's chromium (never Playwright's
+# own browser download), and a CJK font so the page's Chinese words render
+if ! "$VENV/bin/python" -c "import playwright" 2>/dev/null; then
+  echo "setup: installing the HTML report's browser-test tools (playwright)"
+  $PIP install -e ".[html-test]" || echo "setup: playwright unavailable; browser tests will be skipped"
+fi
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium for the HTML report's browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+       fonts-wqy-microhei >/dev/null) \
+      || echo "setup: chromium could not be installed; browser tests will be skipped"
+  else
+    echo "setup: chromium is not installed; the HTML report's browser tests will be skipped" \
+         "(install it with your package manager, e.g. 'apt-get install chromium')"
+  fi
 fi
 
 if ! command -v dot >/dev/null 2>&1; then

@@ -41,9 +41,9 @@ def check(model, inputs=None, *, confirm: bool = False, device: str = "auto", fa
 
     report = _check(model, inputs, **options)
     if confirm:
-        from shapecheck.confirm import confirm_report
+        from shapecheck.confirm import confirmed
 
-        confirm_report(report, factory, device=device, backward=backward)
+        report = confirmed(report, factory, device=device, backward=backward)
     return report
 
 
@@ -54,3 +54,21 @@ def _block_graph(report: Report, detail: str = "blocks"):
 
 
 register_view("graph", _block_graph)
+
+
+def _drawn_block_graph(report: Report, detail: str = "blocks"):
+    """The block graph and its Digraph, for the HTML page (reporters never import render)."""
+    from shapecheck.render import block_graph, to_dot
+
+    graph = block_graph(report, detail=detail)
+    return graph, to_dot(graph)
+
+
+def _html_page(report: Report, **options):
+    from shapecheck.reporters.html import notebook_html
+
+    return notebook_html(report, **options)
+
+
+register_view("block_graph", _drawn_block_graph)
+register_view("html", _html_page)

@@ -8,6 +8,7 @@ model for real; `--confirm` (confirm/) does that afterwards, on the finished Rep
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Optional
 
@@ -17,6 +18,7 @@ from shapecheck.analysis import diagnose, intent
 from shapecheck.analysis.assemble import assemble
 from shapecheck.analysis.fix import fix_findings
 from shapecheck.analysis.propagate import probe_pass, propagate_shapes
+from shapecheck.analysis.sizes import parse_ranges, prove_sizes
 from shapecheck.graph.residual import find_residual_adds
 from shapecheck.graph.source import error_location
 from shapecheck.graph.trace import TraceError, trace_model
@@ -30,7 +32,8 @@ from shapecheck.report import Report, TargetError
 
 def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
           tracer: str = "auto", probe: bool = True, fixes: bool = True,
-          lang: Optional[str] = None, leaf_modules: tuple[type, ...] = ()) -> Report:
+          lang: Optional[str] = None, leaf_modules: tuple[type, ...] = (),
+          sizes: Any = None) -> Report:
     """Analyse `model` for example `inputs` without running it; return its Report.
 
     Args:
@@ -43,6 +46,9 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
         fixes: propose projection fixes and verify them on the patched graph.
         lang: "en" or "zh" for messages (default from SHAPECHECK_LANG / the locale).
         leaf_modules: extra module types to keep whole while tracing.
+        sizes: prove the valid input sizes (`report.sizes`): True for H and W over
+            [1, inf), a range text ("32..2048", "H=32..512,W=64.."), or {axis: (lo, hi)};
+            None skips the proof.
 
     Example:
         >>> import torch.nn as nn
@@ -83,6 +89,10 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
     if wrong_branch:
         prop = clock.time("propagate", propagate_shapes, gm, tensors, kept)
 
+    proved = None if sizes is None or sizes is False else clock.time(
+        "sizes", prove_sizes, gm, prop, structures, kept, input_shapes, traced.tracer,
+        None if sizes is True else parse_ranges(sizes) if isinstance(sizes, str) else sizes)
+
     ctx = diagnose.Context(gm, prop, probe_pass(model, traced, tensors, kept, probe),
                            lang or default_language(), wrong_branch)
     findings = clock.time("diagnose", lambda: diagnose.in_graph_order(
@@ -94,10 +104,11 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
     bad_input = diagnose.input_error(ctx, findings)
     error = None if bad_input is None else TargetError(
         "input", diagnose.input_message(ctx, bad_input), bad_input.location)
-    return assemble(target=name, model=model, input_shapes=input_shapes,
-                    parameters=parameter_count(model), tracer=traced.tracer, gm=gm,
-                    structures=structures, prop=prop, findings=findings, notes=notes,
-                    timings=clock.done(), error=error, patched=patched)
+    report = assemble(target=name, model=model, input_shapes=input_shapes,
+                      parameters=parameter_count(model), tracer=traced.tracer, gm=gm,
+                      structures=structures, prop=prop, findings=findings, notes=notes,
+                      timings=clock.done(), error=error, patched=patched)
+    return report if proved is None else dataclasses.replace(report, sizes=proved)
 
 
 class _Clock:

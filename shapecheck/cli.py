@@ -46,21 +46,40 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format (default text)")
     parser.add_argument("--output", "-o", metavar="FILE",
                         help="write the report to FILE (atomically) instead of standard output")
+    parser.add_argument("--html", metavar="PATH",
+                        help="also write the HTML report (one self-contained page) to PATH, "
+                             "beside the --format output")
     parser.add_argument("--graph", metavar="PATH",
                         help="write the annotated block graph (.dot, .svg, .png, .pdf); with "
                              "several models one file per model, named after it")
     parser.add_argument("--detail", choices=DETAILS, default=None,
                         help="graph detail (default blocks)")
+    parser.add_argument("--sizes", nargs="?", const="", default=None, metavar="RANGE",
+                        help="prove the valid input sizes: H and W over [1, inf), or "
+                             "32..2048, or H=32..512,W=64..")
+    parser.add_argument("--no-sizes", action="store_true", help="do not prove input sizes")
     parser.add_argument("--confirm", action="store_true",
                         help="run the model for real after the static pass and compare")
     parser.add_argument("--device", default=None, metavar="auto|cpu|cuda",
                         help="device for --confirm (default auto: CUDA when available)")
     parser.add_argument("--backward", action="store_true",
                         help="with --confirm, also run one backward pass")
+    parser.add_argument("--exec", action="store_true", dest="run_all",
+                        help="run each file whole; by default only its imports, definitions "
+                             "and assignments run, never top-level training code")
+    parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="time limit per target (default 120; 0: none)")
     parser.add_argument("--select", action="append", default=None, metavar="CODES",
                         help="report only these codes or prefixes, e.g. SC1,SC201")
     parser.add_argument("--ignore", action="append", default=None, metavar="CODES",
                         help="do not report these codes or prefixes")
+    parser.add_argument("--diff", action="store_true",
+                        help="print each finding's fix as a verified edit of your source "
+                             "(unified diff; the exit status is as without it)")
+    parser.add_argument("--fix", action="store_true",
+                        help="apply the safe source fixes in place (parameters unchanged)")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="with --fix, also apply fixes that change parameters")
     parser.add_argument("--list-codes", action="store_true", help="list the finding codes")
     parser.add_argument("-q", "--quiet", action="store_true", help="findings only")
     parser.add_argument("-v", "--verbose", action="count", default=0,
@@ -72,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ignore [tool.shapecheck] in pyproject.toml")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A --timeout value: a non-negative number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 (no limit) or more seconds")
+    return value
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -129,18 +159,54 @@ def _run(args: argparse.Namespace) -> int:
         from shapecheck.reporters import write_atomically
 
         try:
-            write_atomically(options["output"], document)
+            write_atomically(options["output_path"], document)
         except OSError as exc:
             raise UsageError(f"cannot write {options['output']}: {exc.strerror or exc}")
         _info(f"wrote {options['format']} report to {options['output']}", options)
     else:
         _write_stdout(document)
+    if options["html"]:
+        _write_html(reports, tracebacks, options)
     from shapecheck.runner import exit_status
 
+    if (options["diff"] or options["fix"]) and any(r.errors for r in reports):
+        _source_fixes(reports, options)
     status = exit_status(reports)
     if options["graph"]:
         status = max(status, _write_graphs(reports, options))
     return status
+
+
+def _source_fixes(reports, options: dict[str, Any]) -> None:
+    """--diff / --fix: find the verified source edits, print or apply them."""
+    from shapecheck.repair.run import apply_fixes, diff_text, find_fixes, hint
+
+    specs = [r.target for r in reports if r.errors and r.error is None]
+    with _stdout_to_stderr():
+        repairs = find_fixes(specs, options["inputs"])
+        if options["fix"]:
+            repairs = apply_fixes(repairs, specs, options["inputs"], options["unsafe_fixes"])
+    text = diff_text(repairs) if options["diff"] else ""
+    if text and options["format"] == "text" and not options["output"]:
+        _write_stdout(text if text.endswith("\n") else text + "\n")
+    elif text:  # stdout holds a machine-readable document: keep it parseable
+        print(text, file=sys.stderr, end="" if text.endswith("\n") else "\n")
+    for path in repairs.written:
+        _info(f"fixed {_shown(path)}", options)
+    for message in repairs.messages:
+        _error(message)
+    closing = hint(repairs, options["fix"], options["unsafe_fixes"])
+    if closing:
+        _info(closing, options)
+    if not repairs.fixes:
+        _info("no verified source fix found; the graph-level fix in the report still applies",
+              options)
+
+
+def _shown(path: str) -> str:
+    from shapecheck.load.frames import display_path
+
+    return display_path(path)
 
 
 # ---------------------------------------------------------------------------- options
@@ -158,6 +224,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(str(exc)) from None
         for warning in config.warnings:
             _error(f"warning: {warning}")
+    sizes = _sizes_option(args)
     targets = list(args.targets) or config.targets
     if not targets:
         raise UsageError("no TARGET given (name a model file, e.g. shapecheck model.py, or "
@@ -173,6 +240,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "format": output_format,
         "output": args.output,
         "graph": args.graph,
+        "html": args.html,
+        # resolved now: the user's code may change the working directory
+        "output_path": os.path.abspath(args.output) if args.output else None,
+        "run_all": args.run_all,
+        "timeout": _timeout_option(args.timeout, config.timeout),
         "detail": args.detail or config.detail or "blocks",
         "confirm": args.confirm,
         "device": args.device or config.device or "auto",
@@ -183,7 +255,35 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "verbose": args.verbose,
         "color": color,
         "lang": args.lang,
+        "diff": args.diff,
+        "fix": args.fix,
+        "unsafe_fixes": args.unsafe_fixes,
+        "sizes": sizes,
     }
+
+
+def _sizes_option(args: argparse.Namespace) -> Optional[str]:
+    """`--sizes [RANGE]`: the range text ("" for every size), or None when off."""
+    if args.sizes is None or args.no_sizes:
+        return None
+    if args.sizes and ".." not in args.sizes:  # `--sizes model.py`: a target, not a range
+        args.targets = [args.sizes] + list(args.targets)
+        return ""
+    from shapecheck.analysis.sizes import parse_ranges
+
+    try:
+        parse_ranges(args.sizes)
+    except ValueError as exc:
+        raise UsageError(f"--sizes: {exc}") from None
+    return args.sizes
+
+
+def _timeout_option(given: Optional[float], configured: Optional[float]) -> Optional[float]:
+    from shapecheck.load.limits import DEFAULT_TIMEOUT
+
+    value = given if given is not None else configured
+    value = DEFAULT_TIMEOUT if value is None else value
+    return value or None  # 0: no limit
 
 
 def _codes_option(given: Optional[list[str]], configured: list[str], flag: str) -> list[str]:
@@ -201,7 +301,7 @@ def _codes_option(given: Optional[list[str]], configured: list[str], flag: str) 
 
 def _check_destinations(options: dict[str, Any]) -> None:
     """Fail before any analysis when a report or graph could not be written."""
-    for flag in ("output", "graph"):
+    for flag in ("output", "graph", "html"):
         path = options[flag]
         if not path:
             continue
@@ -234,13 +334,16 @@ def _analyse(options: dict[str, Any]):
     engine_options: dict[str, Any] = {
         "select": options["select"], "ignore": options["ignore"],
         "confirm": options["confirm"], "device": options["device"],
-        "backward": options["backward"]}
+        "backward": options["backward"], "timeout": options["timeout"]}
     if options["lang"]:
         engine_options["lang"] = options["lang"]
+    if options["sizes"] is not None:
+        engine_options["sizes"] = options["sizes"] or True
     checked = []
     # The user's code may print: keep standard output for the report alone.
     with _stdout_to_stderr(), _Progress(options) as progress:
-        targets = load_specs(options["targets"], options["inputs"])
+        targets = load_specs(options["targets"], options["inputs"], run_all=options["run_all"],
+                             timeout=options["timeout"])
         progress.start(len(targets))
         for target in targets:
             progress.describe(target.name)
@@ -327,8 +430,9 @@ def _render(reports, tracebacks, options: dict[str, Any]) -> str:
 
     traces = tracebacks if options["verbose"] else None
     if options["format"] != "text":
+        extra = _html_options(options) if options["format"] == "html" else {}
         try:
-            return render(reports, options["format"], tracebacks=traces)
+            return render(reports, options["format"], tracebacks=traces, **extra)
         except ImportError as exc:
             if exc.name and exc.name.startswith("shapecheck.reporters."):
                 raise UsageError(f"--format {options['format']} is not available in this "
@@ -341,6 +445,23 @@ def _render(reports, tracebacks, options: dict[str, Any]) -> str:
     return render(reports, "text", tracebacks=traces, quiet=options["quiet"],
                   verbose=options["verbose"], color=options["color"], width=width,
                   lang=options["lang"] or _default_lang())
+
+
+def _html_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {"detail": options["detail"], "lang": options["lang"] or _default_lang()}
+
+
+def _write_html(reports, tracebacks, options: dict[str, Any]) -> None:
+    """`--html PATH`: the HTML page beside the main report, written atomically."""
+    from shapecheck.reporters import render, write_atomically
+
+    traces = tracebacks if options["verbose"] else None
+    page = render(reports, "html", tracebacks=traces, **_html_options(options))
+    try:
+        write_atomically(options["html"], page)
+    except OSError as exc:
+        raise UsageError(f"cannot write {options['html']}: {exc.strerror or exc}")
+    _info(f"wrote html report to {options['html']}", options)
 
 
 def _default_lang() -> str:

@@ -6,6 +6,7 @@
     select = ["SC1"]
     ignore = ["SC104"]
     format = "text"
+    timeout = 120                  # seconds per target (0: no limit)
 
 Target paths are relative to the directory of that pyproject.toml.
 """
@@ -27,7 +28,7 @@ else:  # pragma: no cover - Python 3.10 has no tomllib; tomli is its backport
 
 from shapecheck.reporters import FORMATS
 
-KEYS = ("targets", "input", "select", "ignore", "format", "detail", "device")
+KEYS = ("targets", "input", "select", "ignore", "format", "detail", "device", "timeout")
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,7 @@ class Config:
     format: Optional[str] = None
     detail: Optional[str] = None
     device: Optional[str] = None
+    timeout: Optional[float] = None  # seconds per target; 0: no limit
     warnings: list[str] = field(default_factory=list)
 
 
@@ -123,6 +125,12 @@ def parse_table(table: dict[str, Any], path: str) -> Config:
             raise ConfigError(f"{shown}: [tool.shapecheck] {key} must be a string{choices}, "
                               f"not {value!r}")
         setattr(config, key, value)
+    timeout = table.get("timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ConfigError(f"{shown}: [tool.shapecheck] timeout must be a number of "
+                              f"seconds (0: no limit), not {timeout!r}")
+        config.timeout = float(timeout)
     return config
 
 

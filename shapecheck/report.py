@@ -8,7 +8,7 @@ are additions, never renames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field, replace
 from typing import Any, Callable, Optional
 
 Shape = tuple[int, ...]
@@ -31,6 +31,26 @@ def register_view(name: str, view: Callable[..., Any]) -> None:
 def shape_list(shape: Optional[Shape]) -> Optional[list[int]]:
     """JSON form of a shape: a list of ints, or None where the shape is unknown."""
     return None if shape is None else [int(d) for d in shape]
+
+
+def shape_from_json(value: Any) -> Any:
+    """A shape read back from JSON: lists become tuples, at any depth; None stays None.
+
+    >>> shape_from_json([1, 3, 8, 8]), shape_from_json([[2], [2]]), shape_from_json(None)
+    ((1, 3, 8, 8), ((2,), (2,)), None)
+    """
+    return tuple(shape_from_json(v) for v in value) if isinstance(value, list) else value
+
+
+def _source_line(location: Optional["Location"]) -> Optional[dict[str, Any]]:
+    """The part of a location that the contract's compact `{path, line}` leaves out,
+    written beside it as `source_line` so that `from_json` loses nothing."""
+    return None if location is None else {"function": location.function, "code": location.code}
+
+
+def _location_from_json(doc: Optional[dict[str, Any]],
+                        source_line: Optional[dict[str, Any]] = None) -> Optional["Location"]:
+    return Location.from_json(doc, source_line) if doc is not None else None
 
 
 def format_shape(shape: Optional[Shape], batch: bool = True) -> str:
@@ -67,6 +87,19 @@ class Location:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any],
+                  source_line: Optional[dict[str, Any]] = None) -> "Location":
+        """The Location that `to_json` wrote, with the function and code line that records
+        write beside it (`source_line`).
+
+        >>> where = Location("m.py", 3, "forward", "x + y")
+        >>> Location.from_json(where.to_json(), {"function": "forward", "code": "x + y"})
+        Location(path='m.py', line=3, function='forward', code='x + y')
+        """
+        source_line = source_line or {}
+        return cls(doc["path"], doc["line"], source_line.get("function"), source_line.get("code"))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
@@ -110,6 +143,13 @@ class Fix:
             "layers": list(self.layers),
         }
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Fix":
+        """The Fix that `to_json` wrote (a per-dim stride comes back as a tuple)."""
+        return cls(doc["kind"], doc["in_channels"], doc["out_channels"],
+                   shape_from_json(doc["stride"]), doc["code"], doc["verified"],
+                   tuple(doc.get("layers", ())))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -147,17 +187,28 @@ class Finding:
             "fix": self.fix.to_json() if self.fix else None,
             "node": self.node,
             "causes": list(self.causes),
+            "source_line": _source_line(self.location),
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Finding":
+        """The Finding that `to_json` wrote."""
+        return cls(doc["code"], doc["kind"], doc["severity"], doc["message"], doc["module"],
+                   _location_from_json(doc["location"], doc.get("source_line")),
+                   tuple(shape_from_json(s) for s in doc["shapes"]),
+                   Fix.from_json(doc["fix"]) if doc.get("fix") else None, doc.get("node"),
+                   tuple(doc.get("causes", ())))
 
 
 @dataclass(frozen=True)
 class ResidualAdd:
     """An addition whose two operands both derive from a common earlier tensor.
 
-    `fork` is the add's immediate dominator (where the skip starts); `main_branch` and
-    `shortcut_branch` are the node names strictly between fork and add, in graph order.
-    `shapes` are [main, shortcut]; `shortcut` is "identity", "projection",
-    "pooled_projection" or "other".
+    A view of one `Block` (`Block.residual_add`), the form the JSON contract's
+    `residual_adds` array and older callers use. `fork` is the add's immediate dominator
+    (where the skip starts); `main_branch` and `shortcut_branch` are the node names
+    strictly between fork and add, in graph order. `shapes` are [main, shortcut];
+    `shortcut` is "identity", "projection", "pooled_projection" or "other".
     """
 
     node: str
@@ -182,15 +233,33 @@ class ResidualAdd:
             "ok": self.ok,
             "fork": self.fork,
             "output_shape": shape_list(self.output_shape),
+            "main_operand": self.main_operand,
+            "main_branch": list(self.main_branch),
+            "shortcut_branch": list(self.shortcut_branch),
+            "source_line": _source_line(self.location),
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "ResidualAdd":
+        """The ResidualAdd that `to_json` wrote."""
+        where = _location_from_json(doc["location"], doc.get("source_line"))
+        return cls(doc["node"], doc["module"], where,
+                   tuple(shape_from_json(s) for s in doc["shapes"]),  # type: ignore[arg-type]
+                   shape_from_json(doc["output_shape"]), doc["shortcut"], doc["ok"],
+                   doc["fork"], doc.get("main_operand", 0), tuple(doc.get("main_branch", ())),
+                   tuple(doc.get("shortcut_branch", ())))
 
 
 @dataclass(frozen=True)
 class Block:
-    """A residual block: everything from its fork to its add, with facts for teaching.
+    """A residual block, from its fork to its add: the one record of it.
 
-    `params` counts the parameters of the layers inside the block (both branches);
-    `macs` the multiply-accumulates of its convs, linears and matmuls for the given input.
+    It carries its residual add's facts (`location`, operand `shapes` [main, shortcut],
+    `main_operand`, both branches; `residual_add` gives them in ResidualAdd form) and facts
+    for teaching: `params` counts the parameters of the layers inside the block (both
+    branches), `macs` the multiply-accumulates of its convs, linears and matmuls for the
+    given input; `module_type` is the class of the block's module ("BasicBlock"), None for
+    a plain container.
     """
 
     index: int
@@ -201,9 +270,45 @@ class Block:
     output_shape: Optional[Shape]
     shortcut: str
     ok: bool
-    params: int
-    macs: int
+    params: int = 0
+    macs: int = 0
     nodes: tuple[str, ...] = ()
+    location: Optional[Location] = None
+    shapes: tuple[Optional[Shape], Optional[Shape]] = (None, None)
+    main_operand: int = 0
+    main_branch: tuple[str, ...] = ()
+    shortcut_branch: tuple[str, ...] = ()
+    module_type: Optional[str] = None
+
+    @property
+    def residual_add(self) -> ResidualAdd:
+        """This block's add as a ResidualAdd.
+
+        >>> Block(0, "layer1.0", "x", "add", None, (1, 8), "identity", True).residual_add.node
+        'add'
+        """
+        return ResidualAdd(self.add, self.module, self.location, self.shapes, self.output_shape,
+                           self.shortcut, self.ok, self.fork, self.main_operand,
+                           self.main_branch, self.shortcut_branch)
+
+    @classmethod
+    def from_residual_add(cls, add: ResidualAdd, index: int = 0) -> "Block":
+        """The block of a residual add known alone (no parameter or MAC counts).
+
+        >>> add = ResidualAdd("add", "b", None, ((1, 8), (1, 8)), (1, 8), "identity", True, "x", 0)
+        >>> Block.from_residual_add(add).residual_add == add
+        True
+        """
+        return cls(index, add.module, add.fork, add.node, None, add.output_shape, add.shortcut,
+                   add.ok).with_residual_add(add)
+
+    def with_residual_add(self, add: ResidualAdd) -> "Block":
+        """This block with its residual add's facts taken from `add`."""
+        return replace(self, module=add.module, fork=add.fork, add=add.node,
+                       output_shape=add.output_shape, shortcut=add.shortcut, ok=add.ok,
+                       location=add.location, shapes=add.shapes,
+                       main_operand=add.main_operand, main_branch=add.main_branch,
+                       shortcut_branch=add.shortcut_branch)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -217,7 +322,42 @@ class Block:
             "ok": self.ok,
             "params": self.params,
             "macs": self.macs,
+            "nodes": list(self.nodes),
+            "location": self.location.to_json() if self.location else None,
+            "shapes": [shape_list(s) for s in self.shapes],
+            "main_operand": self.main_operand,
+            "main_branch": list(self.main_branch),
+            "shortcut_branch": list(self.shortcut_branch),
+            "module_type": self.module_type,
+            "source_line": _source_line(self.location),
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Block":
+        """The Block that `to_json` wrote."""
+        return cls(doc["index"], doc["module"], doc["fork"], doc["add"],
+                   shape_from_json(doc["input_shape"]), shape_from_json(doc["output_shape"]),
+                   doc["shortcut"], doc["ok"], doc["params"], doc["macs"],
+                   tuple(doc.get("nodes", ())),
+                   _location_from_json(doc.get("location"), doc.get("source_line")),
+                   tuple(shape_from_json(s)  # type: ignore[arg-type]
+                         for s in doc.get("shapes", (None, None))),
+                   doc.get("main_operand", 0), tuple(doc.get("main_branch", ())),
+                   tuple(doc.get("shortcut_branch", ())), doc.get("module_type"))
+
+
+def blocks_with_adds(blocks: list[Block], adds: list[ResidualAdd]) -> list[Block]:
+    """One block per residual add, in the adds' order: the block already describing that
+    add, with the add's facts, else a new block from the add alone.
+
+    >>> add = ResidualAdd("add", "b", None, ((1, 8), (1, 8)), (1, 8), "identity", False, "x", 0)
+    >>> old = Block(3, "b", "x", "add", (1, 8), (1, 8), "identity", True, params=72)
+    >>> [(b.index, b.ok, b.params) for b in blocks_with_adds([old], [add])]
+    [(3, False, 72)]
+    """
+    known = {b.add: b for b in blocks}
+    return [known[a.node].with_residual_add(a) if a.node in known
+            else Block.from_residual_add(a, index) for index, a in enumerate(adds)]
 
 
 @dataclass(frozen=True)
@@ -227,6 +367,10 @@ class NodeInfo:
     `op` is the fx opcode; `target` a readable name ("layer1.0.conv1", "add", "relu");
     `shape` the output shape (None when unknown or not a tensor); `shapes` all tensor
     outputs for nodes that return several; `error` the message when the node failed.
+    `label` is how the block graph names the node ("conv 3x3/2, 64->128", "input x",
+    "relu"); `layer_type` the class of the layer the node runs ("Conv2d"), None for an
+    operation that is no layer's; `layer_args` that layer's constructor hyper-parameters
+    (kernel_size, stride, in/out channels, ...; see `ops.labels.layer_args`).
     """
 
     name: str
@@ -241,6 +385,9 @@ class NodeInfo:
     error: Optional[str] = None
     params: int = 0
     macs: int = 0
+    label: str = ""
+    layer_type: Optional[str] = None
+    layer_args: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -252,7 +399,36 @@ class NodeInfo:
             "inputs": list(self.inputs),
             "shape": shape_list(self.shape),
             "error": self.error,
+            "shapes": [shape_list(s) for s in self.shapes],
+            "dtype": self.dtype,
+            "params": self.params,
+            "macs": self.macs,
+            "label": self.label,
+            "layer_type": self.layer_type,
+            "layer_args": {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in self.layer_args.items()},
+            "source_line": _source_line(self.location),
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "NodeInfo":
+        """The NodeInfo that `to_json` wrote (tuple-valued layer arguments come back as
+        tuples).
+
+        >>> info = NodeInfo("conv", "call_module", "conv", "conv", None, ("x",), (1, 8, 6, 6),
+        ...                 label="conv 3x3, 3->8", layer_type="Conv2d",
+        ...                 layer_args={"kernel_size": (3, 3)})
+        >>> NodeInfo.from_json(info.to_json()) == info
+        True
+        """
+        return cls(doc["name"], doc["op"], doc["target"], doc["module"],
+                   _location_from_json(doc["location"], doc.get("source_line")),
+                   tuple(doc["inputs"]),
+                   shape_from_json(doc["shape"]),
+                   tuple(shape_from_json(s) for s in doc.get("shapes", ())), doc.get("dtype"),
+                   doc.get("error"), doc.get("params", 0), doc.get("macs", 0),
+                   doc.get("label", ""), doc.get("layer_type"),
+                   {k: shape_from_json(v) for k, v in doc.get("layer_args", {}).items()})
 
 
 @dataclass(frozen=True)
@@ -268,7 +444,14 @@ class TargetError:
             "kind": self.kind,
             "message": self.message,
             "location": self.location.to_json() if self.location else None,
+            "source_line": _source_line(self.location),
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "TargetError":
+        """The TargetError that `to_json` wrote (a `traceback` field is not kept)."""
+        return cls(doc["kind"], doc["message"],
+                   _location_from_json(doc.get("location"), doc.get("source_line")))
 
 
 @dataclass
@@ -303,15 +486,60 @@ class Confirmation:
         }
 
 
-@dataclass
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Confirmation":
+        """The Confirmation that `to_json` wrote (`seconds` as rounded there)."""
+        return cls(doc["device"], doc["nodes_compared"], doc["nodes_agree"],
+                   doc["predicted_errors"], doc["errors_confirmed"], doc["fixes_confirmed"],
+                   doc["seconds"], doc.get("peak_memory_bytes"),
+                   list(doc.get("disagreements", ())), list(doc.get("events", ())),
+                   doc.get("error"))
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live objects behind a Report: never serialised, never compared, absent from a
+    Report read back from JSON. `graph_module` is the traced graph, `patched_graph_module`
+    the graph with every proposed fix applied (confirmation runs both)."""
+
+    model: Any = None
+    graph_module: Any = None
+    patched_graph_module: Any = None
+
+
+def _live_property(name: str) -> property:
+    """`report.<name>`: the live object of that name (None without a live handle)."""
+    def get(report: "Report") -> Any:
+        return getattr(report.live, name) if report.live is not None else None
+
+    def set_(report: "Report", value: Any) -> None:  # hand-built Reports only: see Report
+        report.live = replace(report.live or Live(), **{name: value})
+
+    return property(get, set_, doc=f"`live.{name}` (compatibility; None without `live`).")
+
+
+@dataclass(init=False)
 class Report:
     """Everything shapecheck knows about one model for one set of example inputs.
+
+    A value: `to_json()` writes every field but `live` (the model and graph modules) and
+    `from_json()` reads it back. The Report that `check` assembles is frozen (assigning
+    a field raises `dataclasses.FrozenInstanceError`); later stages make new values with
+    `dataclasses.replace`; so is one read back with `from_json`. A Report built by hand
+    stays mutable.
+
+    The residual adds are the blocks' (`residual_adds` is a view of `blocks`); the
+    keywords `residual_adds=`, `model=`, `graph_module=` and `patched_graph_module=` are
+    accepted for compatibility.
 
     Example:
         >>> import torch, shapecheck
         >>> report = shapecheck.check(torch.nn.Conv2d(3, 8, 3), (1, 3, 32, 32))
         >>> report.output_shapes, report.ok
         ([(1, 8, 30, 30)], True)
+        >>> Report.from_json(report.to_json()) == report
+        True
     """
 
     target: str
@@ -321,17 +549,76 @@ class Report:
     macs: int = 0
     tracer: Optional[str] = None
     error: Optional[TargetError] = None
-    residual_adds: list[ResidualAdd] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+    # wall-clock seconds differ run to run: two Reports of one analysis compare equal
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
     notes: list[str] = field(default_factory=list)
     confirm: Optional[Confirmation] = None
-    # Not serialised: the traced graph and the graph with every proposed fix applied.
-    graph_module: Any = field(default=None, repr=False, compare=False)
-    patched_graph_module: Any = field(default=None, repr=False, compare=False)
-    model: Any = field(default=None, repr=False, compare=False)
+    # the valid input sizes per axis (analysis/sizes.py), a plain JSON-ready dict, or None
+    sizes: Optional[dict[str, Any]] = None
+    live: Optional[Live] = field(default=None, repr=False, compare=False)
+    assembled: bool = field(default=False, repr=False, compare=False)
+
+    def __init__(self, target: str, input_shapes: Optional[list[Shape]] = None,
+                 output_shapes: Optional[list[Optional[Shape]]] = None, parameters: int = 0,
+                 macs: int = 0, tracer: Optional[str] = None, error: Optional[TargetError] = None,
+                 residual_adds: Optional[list[ResidualAdd]] = None,
+                 blocks: Optional[list[Block]] = None, findings: Optional[list[Finding]] = None,
+                 nodes: Optional[dict[str, NodeInfo]] = None,
+                 timings: Optional[dict[str, float]] = None, notes: Optional[list[str]] = None,
+                 confirm: Optional[Confirmation] = None, graph_module: Any = None,
+                 patched_graph_module: Any = None, model: Any = None,
+                 live: Optional[Live] = None, assembled: bool = False,
+                 sizes: Optional[dict[str, Any]] = None) -> None:
+        # the positional order is the one Report always had; `live` and `assembled` are new
+        self.target = target
+        self.input_shapes = input_shapes if input_shapes is not None else []
+        self.output_shapes = output_shapes if output_shapes is not None else []
+        self.parameters, self.macs, self.tracer, self.error = parameters, macs, tracer, error
+        blocks = blocks if blocks is not None else []
+        if residual_adds is not None:
+            blocks = blocks_with_adds(blocks, residual_adds)
+        self.blocks = blocks
+        self.findings = findings if findings is not None else []
+        self.nodes = nodes if nodes is not None else {}
+        self.timings = timings if timings is not None else {}
+        self.notes = notes if notes is not None else []
+        self.confirm = confirm
+        self.sizes = sizes
+        given = {"model": model, "graph_module": graph_module,
+                 "patched_graph_module": patched_graph_module}
+        given = {k: v for k, v in given.items() if v is not None}
+        self.live = replace(live or Live(), **given) if given else live
+        self.assembled = assembled  # last: from here on an assembled Report is frozen
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("assembled"):
+            raise FrozenInstanceError(f"cannot assign to field {name!r} of an assembled Report "
+                                      "(make a new one with dataclasses.replace)")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self.__dict__.get("assembled"):
+            raise FrozenInstanceError(f"cannot delete field {name!r} of an assembled Report")
+        object.__delattr__(self, name)
+
+    @property
+    def residual_adds(self) -> list[ResidualAdd]:
+        """Each block's residual add, in block order (the contract's `residual_adds`).
+
+        Assigning a list (hand-built Reports) updates the blocks of those adds.
+        """
+        return [b.residual_add for b in self.blocks]
+
+    @residual_adds.setter
+    def residual_adds(self, adds: list[ResidualAdd]) -> None:
+        self.blocks = blocks_with_adds(self.blocks, adds)
+
+    model = _live_property("model")
+    graph_module = _live_property("graph_module")
+    patched_graph_module = _live_property("patched_graph_module")
 
     @property
     def errors(self) -> list[Finding]:
@@ -347,7 +634,8 @@ class Report:
         return next((f for f in self.findings if f.node == node), None)
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's per-target result object (plus additive fields)."""
+        """The contract's per-target result object (plus additive fields): every field of
+        the Report but `live`, so that `from_json` reads the same Report back."""
         doc: dict[str, Any] = {
             "target": self.target,
             "input_shapes": [shape_list(s) for s in self.input_shapes],
@@ -364,7 +652,32 @@ class Report:
         }
         if self.confirm is not None:
             doc["confirm"] = self.confirm.to_json()
+        if self.sizes is not None:
+            doc["sizes"] = self.sizes
+        doc["nodes"] = [info.to_json() for info in self.nodes.values()]
         return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Report":
+        """The Report that `to_json` wrote, without a live handle (timings as rounded there).
+
+        Example:
+            >>> report = Report("m.py:Net", [(1, 3, 8, 8)], notes=["a note"])
+            >>> Report.from_json(report.to_json()) == report
+            True
+        """
+        nodes = [NodeInfo.from_json(n) for n in doc.get("nodes", ())]
+        return cls(
+            doc["target"], [shape_from_json(s) for s in doc["input_shapes"]],
+            [shape_from_json(s) for s in doc["output_shapes"]], doc["parameters"],
+            doc.get("macs", 0), doc["tracer"],
+            TargetError.from_json(doc["error"]) if doc.get("error") else None,
+            blocks=[Block.from_json(b) for b in doc.get("blocks", ())],
+            findings=[Finding.from_json(f) for f in doc["findings"]],
+            nodes={n.name: n for n in nodes}, timings=dict(doc.get("timings", {})),
+            notes=list(doc.get("notes", ())),
+            confirm=Confirmation.from_json(doc["confirm"]) if doc.get("confirm") else None,
+            sizes=doc.get("sizes"), assembled=True)
 
     def graph(self, detail: str = "blocks"):
         """The annotated block graph as a `graphviz.Digraph` (shows itself in Jupyter)."""
@@ -372,3 +685,6 @@ class Report:
 
     def _repr_svg_(self):  # Jupyter: a Report displays as its block graph
         return self.graph()._repr_image_svg_xml()
+
+    def _repr_html_(self):  # Jupyter: the HTML report's page, inline (the SVG repr stays)
+        return _VIEWS["html"](self)

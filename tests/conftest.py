@@ -13,7 +13,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 # model files that the CLI tests load in subprocesses (some broken on purpose), not test
 # modules: `--doctest-modules` must not import them
-collect_ignore_glob = ["fixtures/*"]
+# data for the tests, never collected as tests (some exit or parse argv when imported)
+collect_ignore_glob = ["fixtures/*", "reliability/*", "corpus/*", "data/*", "output/*"]
 
 
 def load_file(relative: str) -> ModuleType:

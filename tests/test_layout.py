@@ -16,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "shapecheck"
 # The pipeline in order; a module may import only from its own stage or earlier ones.
 # Siblings on one rank (confirm, reporters, render) read the Report and never each other.
 STAGES = [
-    ("core", {"report", "codes", "messages", "atomic", "_moved"}),
+    ("core", {"report", "codes", "messages", "i18n", "atomic", "_moved"}),
     ("ops", {"ops"}),
     ("load", {"load"}),
     ("graph", {"graph"}),
-    ("analysis", {"analysis"}),
+    ("analysis", {"analysis", "keras"}),
     ("api", {"api"}),
     ("consumers", {"confirm", "reporters", "render"}),
-    ("runner", {"runner", "config"}),
+    ("runner", {"runner", "config", "repair"}),
     ("front", {"cli", "pytest_plugin", "testing", "exercises", "__main__", "__init__"}),
 ]
 RANK = {part: rank for rank, (_, parts) in enumerate(STAGES) for part in parts}

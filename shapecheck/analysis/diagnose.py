@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from shapecheck.codes import code_for
 from shapecheck.analysis.intent import Consumer, width_setters
+from shapecheck.ops.families import family_of
 from shapecheck.ops.layout import Layout, layout_of, spatial_text
 from shapecheck.messages import text
 from shapecheck.analysis.propagate import Propagation
@@ -47,7 +48,7 @@ class Context:
     def module(self, node: fx.Node) -> Optional[nn.Module]:
         return module_of(self.gm, node)
 
-    def t(self, key: str, **values) -> str:
+    def text(self, key: str, **values) -> str:
         return text(key, self.lang, **values)
 
     def where(self, shape: Shape, layout: Layout) -> str:
@@ -65,35 +66,60 @@ def check_residual_add(ctx: Context, s: ResidualStructure) -> Optional[Finding]:
     """The finding for one residual add, or None when its operands agree (or by design)."""
     main_node, short_node = _operands(s)
     main, short = ctx.shape(main_node), ctx.shape(short_node)
-    if main is None or short is None or main == short or len(main) != len(short):
+    if main is None or short is None or main == short:
         return None
+    if len(main) != len(short):
+        return _rank_mismatch(ctx, s, main, short)
     layout = layout_of(main, channels_first(ctx.gm, s))
     module = owner_module(s.add)
     failure = ctx.prop.results[s.add.name].failure
     raised = failure is not None and failure.kind == "add"
-    mc, sc = layout.channels(main), layout.channels(short)
+    main_channels, shortcut_channels = layout.channels(main), layout.channels(short)
     causes = explain(ctx, s, layout)
-    kind_word = ctx.t(f"kind.{s.shortcut}")
+    kind_word = ctx.text(f"kind.{s.shortcut}")
     unit_key = "channels" if layout.name not in ("tokens", "features") else "features"
-    unit = ctx.t(f"unit.{unit_key}")
-    where = module or ctx.t("top")
-    if mc != sc:
-        if 1 in (mc, sc) and not raised:
-            side = "main" if mc == 1 else "shortcut"
-            message = ctx.t("add.broadcast", module=where, side=ctx.t(f"side.{side}"),
-                            other=ctx.t("side.shortcut" if side == "main" else "side.main"),
-                            unit_one=ctx.t(f"unit.{unit_key[:-1]}"), n=max(mc, sc), unit=unit,
-                            mshape=format_shape(main), sshape=format_shape(short))
+    unit = ctx.text(f"unit.{unit_key}")
+    where = module or ctx.text("top")
+    if main_channels != shortcut_channels:
+        if 1 in (main_channels, shortcut_channels) and not raised:
+            side = "main" if main_channels == 1 else "shortcut"
+            message = ctx.text("add.broadcast", module=where, side=ctx.text(f"side.{side}"),
+                            other=ctx.text("side.shortcut" if side == "main" else "side.main"),
+                            unit_one=ctx.text(f"unit.{unit_key[:-1]}"), n=max(main_channels, shortcut_channels), unit=unit,
+                            main_shape=format_shape(main), shortcut_shape=format_shape(short))
             return _finding("broadcast", message, s.add, module, (main, short), causes)
         key = "add.channel" if layout.spatial_dims else "add.channel_flat"
-        message = ctx.t(key, module=where, mc=mc, sc=sc, unit=unit, kind=kind_word,
-                        ms=ctx.where(main, layout), ss=ctx.where(short, layout))
+        message = ctx.text(key, module=where, main_channels=main_channels,
+                           shortcut_channels=shortcut_channels, unit=unit, kind=kind_word,
+                           main_size=ctx.where(main, layout), shortcut_size=ctx.where(short, layout))
         return _finding("channel_mismatch", message, s.add, module, (main, short), causes)
     if raised:
-        message = ctx.t("add.spatial", module=where, ms=ctx.where(main, layout),
-                        ss=ctx.where(short, layout), kind=kind_word, mc=mc, unit=unit)
+        message = ctx.text("add.spatial", module=where, main_size=ctx.where(main, layout),
+                           shortcut_size=ctx.where(short, layout), kind=kind_word,
+                           main_channels=main_channels, unit=unit)
         return _finding("spatial_mismatch", message, s.add, module, (main, short), causes)
     return _check_spatial_broadcast(ctx, s, layout, main, short, where, module, kind_word, causes)
+
+
+def _rank_mismatch(ctx: Context, s: ResidualStructure, main: Shape,
+                   short: Shape) -> Optional[Finding]:
+    """Operands of different ranks (an N x C context added to an N x C x H x W map): a
+    finding when the add raises; a silent broadcast between ranks is left alone."""
+    failure = ctx.prop.results[s.add.name].failure
+    if failure is None or failure.kind != "add":
+        return None
+    module = owner_module(s.add)
+    low, high = sorted((main, short), key=len)
+    same_channels = len(low) >= 2 and len(high) >= 2 and low[1] == high[1]
+    hint = ""
+    if same_channels and len(high) > len(low):
+        index = "[" + ", ".join([":"] * len(low) + ["None"] * (len(high) - len(low))) + "]"
+        hint = f"; to add a per-channel vector to a feature map, index it as x{index}"
+    message = (f"residual add in {module or ctx.text('top')}: the main branch is "
+               f"{len(main)}-d ({format_shape(main)}) but the shortcut is {len(short)}-d "
+               f"({format_shape(short)}), and the add raises{hint}")
+    kind = "spatial_mismatch" if same_channels else "channel_mismatch"
+    return _finding(kind, message, s.add, module, (main, short))
 
 
 def _check_spatial_broadcast(ctx, s, layout: Layout, main, short, where, module, kind_word,
@@ -106,21 +132,22 @@ def _check_spatial_broadcast(ctx, s, layout: Layout, main, short, where, module,
         return None  # both sides expand: an outer sum (relative-position terms)
     probe = ctx.probe()
     main_node, short_node = _operands(s)
-    pm = probe.shape(main_node.name) if probe else None
-    ps = probe.shape(short_node.name) if probe else None
+    probe_main = probe.shape(main_node.name) if probe else None
+    probe_short = probe.shape(short_node.name) if probe else None
     probe_failed_before = probe is not None and _failed_before(ctx, probe, s.add)
-    if pm is not None and ps is not None and not probe_failed_before:
-        small = pm if main_ones else ps
+    if probe_main is not None and probe_short is not None and not probe_failed_before:
+        small = probe_main if main_ones else probe_short
         ones = main_ones or short_ones
         if all(small[d] == 1 for d in ones):
             return None  # stays size 1 at any size: a pooled context, by design
-        message = ctx.t("add.spatial_silent", module=where, ms=ctx.where(main, layout),
-                        ss=ctx.where(short, layout), kind=kind_word,
-                        pm=format_shape(pm), ps=format_shape(ps))
+        message = ctx.text("add.spatial_silent", module=where, main_size=ctx.where(main, layout),
+                           shortcut_size=ctx.where(short, layout), kind=kind_word,
+                           probe_main=format_shape(probe_main),
+                           probe_shortcut=format_shape(probe_short))
         return _finding("spatial_mismatch", message, s.add, module, (main, short), causes)
     side = "main" if main_ones else "shortcut"
     small, big = (main, short) if main_ones else (short, main)
-    message = ctx.t("add.suspicious", module=where, side=ctx.t(f"side.{side}"),
+    message = ctx.text("add.suspicious", module=where, side=ctx.text(f"side.{side}"),
                     small=format_shape(small), big=format_shape(big))
     return _finding("suspicious_broadcast", message, s.add, module, (main, short), causes)
 
@@ -144,27 +171,27 @@ def _operands(s: ResidualStructure) -> tuple[fx.Node, fx.Node]:
 def explain(ctx: Context, s: ResidualStructure, layout: Layout) -> list[str]:
     """Which layers changed the shape on each branch, relative to the block's module."""
     prefix = owner_module(s.add)
-    unit = ctx.t("unit.channels" if layout.name not in ("tokens", "features") else "unit.features")
+    unit = ctx.text("unit.channels" if layout.name not in ("tokens", "features") else "unit.features")
     main_node = _operands(s)[0]
     rank = len(ctx.shape(main_node) or ())
     fork_shape = ctx.shape(s.fork)
     notes = _main_branch_changes(ctx, s, prefix, layout, unit, rank)
     if not s.shortcut_branch and fork_shape is not None and len(fork_shape) == rank:
-        notes.append(ctx.t("cause.identity", c=layout.channels(fork_shape), unit=unit,
+        notes.append(ctx.text("cause.identity", c=layout.channels(fork_shape), unit=unit,
                            s=ctx.where(fork_shape, layout) or "-"))
     else:
         changes = collapse_repeats([text for _, text in _branch_changes(
             ctx, s.shortcut_branch, prefix, layout, unit, rank)])
         if not changes and fork_shape is not None and len(fork_shape) == len(layout.spatial_dims) + (
                 2 if layout.name != "features" else 1):
-            notes.append(ctx.t("cause.shortcut_keeps", c=layout.channels(fork_shape), unit=unit,
+            notes.append(ctx.text("cause.shortcut_keeps", c=layout.channels(fork_shape), unit=unit,
                                s=ctx.where(fork_shape, layout) or "-"))
         notes.extend(changes)
     later = ctx.wrong_branch.get(s.add.name)
     if later:
         names = ", ".join(f"{layer_path(c.node)}: " + (type(c.module).__name__ if c.module else
                                                          call_name(c.node)) for c in later[:3])
-        notes.append(ctx.t("cause.consumers", c=later[0].width, unit=unit, layers=names))
+        notes.append(ctx.text("cause.consumers", c=later[0].width, unit=unit, layers=names))
     return notes
 
 
@@ -181,7 +208,7 @@ def _main_branch_changes(ctx: Context, s: ResidualStructure, prefix: str, layout
         if setters:
             layer = setters[-1]
             changes = [c for c in changes if c[0] is None]
-            changes.append((None, ctx.t("cause.setter", layer=_relative(layer_path(layer), prefix),
+            changes.append((None, ctx.text("cause.setter", layer=_relative(layer_path(layer), prefix),
                                         type=_describe(ctx.module(layer)), unit=unit,
                                         c=layout.channels(final))))
     return collapse_repeats([text for _, text in changes])
@@ -216,13 +243,13 @@ def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str
         name = _relative(layer_path(node) if node.op == "call_module" else node.name, prefix)
         merges = node.op == "call_function" and call_name(node) in ("cat", "concat", "stack")
         if layout.channels(before) != layout.channels(out) and not merges:
-            notes.append((layout.channels(out), ctx.t(
+            notes.append((layout.channels(out), ctx.text(
                 "cause.channels", layer=name, unit=unit, a=layout.channels(before),
                 b=layout.channels(out))))
         sb, so = layout.spatial(before), layout.spatial(out)
         if sb != so:
             key = "cause.stride" if all(a >= b for a, b in zip(sb, so)) else "cause.upsample"
-            notes.append((None, ctx.t(key, layer=name, a=ctx.where(before, layout),
+            notes.append((None, ctx.text(key, layer=name, a=ctx.where(before, layout),
                                       b=ctx.where(out, layout))))
     return notes
 
@@ -287,30 +314,25 @@ def check_failures(ctx: Context, residual_adds: set[str]) -> list[Finding]:
             got = failure.operand_shapes[0]
             expected = list(got)
             expected[want.dim] = want.size
-            message = ctx.t("layer", layer=layer_path(node), type=_describe(module),
-                            want=want.size, what=ctx.t(f"unit.{want.what}"),
+            message = ctx.text("layer", layer=layer_path(node), type=_describe(module),
+                            want=want.size, what=ctx.text(f"unit.{want.what}"),
                             got=got[want.dim], shape=format_shape(got))
             findings.append(_finding("layer_mismatch", message, node, layer_path(node),
                                      (got, tuple(expected))))
             continue
         module = owner_module(node)
-        message = ctx.t("op", op=_op_name(node), module=module or ctx.t("top"),
+        message = ctx.text("op", op=_op_name(node), module=module or ctx.text("top"),
                         error=failure.message)
         findings.append(_finding("op_failure", message, node, module, failure.operand_shapes))
     return findings
 
 
 def _describe(module: Optional[nn.Module]) -> str:
+    # the layer as its family describes it (ops/families.py): "Conv2d 3x3/2, 64->128"
     if module is None:
         return "?"
-    if isinstance(module, nn.modules.conv._ConvNd):
-        k = "x".join(str(v) for v in module.kernel_size)
-        s = module.stride[0] if len(set(module.stride)) == 1 else module.stride
-        groups = f", groups={module.groups}" if module.groups > 1 else ""
-        return f"{type(module).__name__} {k}/{s}, {module.in_channels}->{module.out_channels}{groups}"
-    if isinstance(module, nn.Linear):
-        return f"{type(module).__name__} {module.in_features}->{module.out_features}"
-    return type(module).__name__
+    family = family_of(module)
+    return family.describe(module) if family is not None else type(module).__name__
 
 
 def _op_name(node: fx.Node) -> str:
@@ -343,11 +365,11 @@ def input_message(ctx: Context, finding: Finding) -> str:
     want = failure.expectation
     got = failure.operand_shapes[0] if failure.operand_shapes else None
     if want is None or got is None:
-        return ctx.t("input_other", shape=format_shape(got), layer=layer_path(node),
+        return ctx.text("input_other", shape=format_shape(got), layer=layer_path(node),
                      type=_describe(ctx.module(node)), error=failure.message)
-    return ctx.t("input", shape=format_shape(got), layer=layer_path(node),
+    return ctx.text("input", shape=format_shape(got), layer=layer_path(node),
                  type=_describe(ctx.module(node)), want=want.size,
-                 what=ctx.t(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])
+                 what=ctx.text(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])
 
 
 def residual_rule(ctx: Context, structures: list[ResidualStructure]) -> list[Finding]:

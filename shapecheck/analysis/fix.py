@@ -24,14 +24,14 @@ from shapecheck.codes import FIXABLE_KINDS
 from shapecheck.analysis.intent import ShapeOf, resized, width_setters
 from shapecheck.analysis.propagate import propagate_shapes
 from shapecheck.graph.residual import channels_first
+from shapecheck.ops.families import PROJECTION_LAYERS
 from shapecheck.ops.layout import layout_of
 from shapecheck.ops.meta import skip_init_on_meta
 from shapecheck.report import Finding, Fix, Report, ResidualAdd
 
 Shape = tuple[int, ...]
 FIXABLE = FIXABLE_KINDS  # the registry says which kinds get a proposed layer
-_CONV = {3: (nn.Conv1d, nn.BatchNorm1d), 4: (nn.Conv2d, nn.BatchNorm2d),
-         5: (nn.Conv3d, nn.BatchNorm3d)}
+_CONV = PROJECTION_LAYERS  # per tensor rank: the conv and norm a projection is made of
 
 
 def projection_stride(fork: tuple[int, ...], main: tuple[int, ...]):

@@ -23,17 +23,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from shapecheck.graph.residual import channels_first
+from shapecheck.ops.families import family_of, family_of_call
 from shapecheck.ops.layers import expectation
 from shapecheck.ops.layout import layout_of
-from shapecheck.ops.meta import skip_init_on_meta
 from shapecheck.graph.vocabulary import is_add, module_of
 
 Shape = tuple[int, ...]
 ShapeOf = Callable[[fx.Node], Optional[Shape]]
 
-# Layers rebuilt at another width: exact classes only, whose constructors are known.
-_SETTERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
 _SEARCH_LIMIT = 256  # nodes visited after an add before giving up on finding its consumers
 
 
@@ -96,21 +93,40 @@ def consumers(gm: fx.GraphModule, add: fx.Node, shape_of: ShapeOf,
             after = shape_of(user)
             if after is None:
                 continue
-            if len(after) == len(shape) and after[dim] == shape[dim]:
+            moved = _permuted_dim(user, node, dim, len(shape))
+            if moved is not None:  # channels-last norms: x.permute(0, 2, 3, 1), then norm
+                queue.append((user, moved))
+            elif len(after) == len(shape) and after[dim] == shape[dim]:
                 queue.append((user, dim))
             elif len(after) == 2 and after[1] == shape[dim]:
                 queue.append((user, 1))
     return found
 
 
-_CONVS = frozenset({F.conv1d, F.conv2d, F.conv3d})
+def _permuted_dim(node: fx.Node, source: fx.Node, dim: int, rank: int) -> Optional[int]:
+    """Where dimension `dim` of `source` lands when `node` permutes it, else None."""
+    if node.op == "call_method" and node.target == "permute":
+        dims = node.args[1:]
+    elif node.op == "call_function" and node.target is torch.permute:
+        dims = node.args[1:] or (node.kwargs.get("dims"),)
+    else:
+        return None
+    if not node.args or node.args[0] is not source:
+        return None
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if len(dims) != rank or not all(isinstance(d, int) for d in dims):
+        return None
+    order = [d % rank for d in dims]
+    return order.index(dim) if dim in order else None
 
 
 def functional_expectation(node: fx.Node, shape_of: ShapeOf,
                            rank: int) -> Optional[tuple[int, int]]:
     """(dim, size) that a functional layer (`F.conv2d`, `F.batch_norm`, `F.group_norm`,
-    `F.layer_norm`, `F.linear`) expects of its input, read off its weight's shape. Layers
-    traced into their functional form (timm's BatchNormAct2d, StdConv2d) are seen so.
+    `F.layer_norm`, `F.rms_norm`, `F.linear`, ...: each family's `call_expects`) expects of
+    its input, read off its weight's shape. Layers traced into their functional form (timm's
+    BatchNormAct2d, LayerNorm2d, StdConv2d) are seen so.
 
     Example:
         >>> gm = fx.symbolic_trace(lambda x, w: F.linear(x, w))
@@ -118,6 +134,10 @@ def functional_expectation(node: fx.Node, shape_of: ShapeOf,
         >>> functional_expectation(call, lambda n: (3, 5) if n.name == "w" else None, 2)
         (1, 5)
     """
+    family = family_of_call(node.target)
+    if family is None or family.call_expects is None:
+        return None
+
     def arg(index: int, name: str):
         return node.args[index] if len(node.args) > index else node.kwargs.get(name)
 
@@ -125,25 +145,7 @@ def functional_expectation(node: fx.Node, shape_of: ShapeOf,
         shape = shape_of(value) if isinstance(value, fx.Node) else None
         return shape[axis] if shape else None
 
-    target = node.target
-    if target in _CONVS:
-        w, groups = width(arg(1, "weight"), 1), arg(6, "groups") or 1
-        return (1, w * groups) if w is not None and isinstance(groups, int) else None
-    if target is F.batch_norm:
-        w = width(arg(1, "running_mean"), 0) or width(arg(3, "weight"), 0)
-        return (1, w) if w is not None else None
-    if target is F.group_norm:
-        w = width(arg(2, "weight"), 0)
-        return (1, w) if w is not None else None
-    if target is F.linear:
-        w = width(arg(1, "weight"), 1)
-        return (rank - 1, w) if w is not None else None
-    if target is F.layer_norm:
-        normalized = arg(1, "normalized_shape")
-        if isinstance(normalized, (tuple, list)) and len(normalized) == 1 and isinstance(
-                normalized[0], int):
-            return rank - 1, normalized[0]
-    return None
+    return family.call_expects(arg, width, rank)
 
 
 def shortcut_is_intended(found: list[Consumer], main_width: int, shortcut_width: int) -> bool:
@@ -161,8 +163,9 @@ def width_setters(gm: fx.GraphModule, operand: fx.Node, shape_of: ShapeOf,
     """The layers that give a branch ending at `operand` its width, last one first.
 
     Walks back through steps that keep the shape (activations, dropout, scaling) and
-    collects norms on the way, up to the conv or linear layer that set the width. None when
-    something else (a concatenation, a reshape, an unknown module) set it.
+    collects norms on the way, up to the conv or linear layer that set the width (each
+    layer's family says which it is). None when something else (a concatenation, a
+    reshape, an unknown module, a norm in functional form) set it or sits on the way.
 
     Example:
         >>> gm = fx.symbolic_trace(nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4), nn.ReLU()))
@@ -180,10 +183,16 @@ def width_setters(gm: fx.GraphModule, operand: fx.Node, shape_of: ShapeOf,
         if is_add(node):
             return None
         module = module_of(gm, node)
-        if type(module) in _SETTERS:
-            return chain + [node] if _out_width(module) == width else None
-        if type(module) in _NORMS:
+        family = family_of(module)
+        if family is not None and family.out_width is not None:
+            return chain + [node] if family.out_width(module) == width else None
+        if family is not None and family.role == "norm":
             chain.append(node)
+        if module is None and getattr(family_of_call(node.target), "role", None) == "norm":
+            # a norm traced into F.batch_norm & co (timm's norm-act layers under fx): its
+            # width is in tensors of a module the graph no longer holds, so nothing can
+            # rebuild it, and resizing the layers before it alone would not verify
+            return None
         previous = _same_shape_input(node, shape_of)
         if previous is None:
             return None
@@ -192,63 +201,18 @@ def width_setters(gm: fx.GraphModule, operand: fx.Node, shape_of: ShapeOf,
 
 
 def resized(module: nn.Module, width: int) -> Optional[tuple[nn.Module, str]]:
-    """`module` rebuilt on meta with output width `width`, and its constructor as code.
+    """`module` rebuilt on meta with output width `width`, and its constructor as code, as
+    its family's `rebuild` says (None when it cannot be: see ops/rebuild.py).
 
     >>> resized(nn.Linear(128, 128), 96)[1]
     'nn.Linear(128, 96)'
-    >>> resized(nn.Conv2d(64, 128, 1, bias=False), 256)[1]
-    'nn.Conv2d(64, 256, kernel_size=1, bias=False)'
+    >>> resized(nn.RMSNorm(128), 96)[1]
+    'nn.RMSNorm(96)'
     """
-    kind = type(module)
-    with torch.device("meta"), skip_init_on_meta():
-        if kind is nn.Linear:
-            bias = module.bias is not None
-            return nn.Linear(module.in_features, width, bias=bias), (
-                f"nn.Linear({module.in_features}, {width}{'' if bias else ', bias=False'})")
-        if kind in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
-            if width % module.groups:
-                return None
-            args = dict(kernel_size=module.kernel_size, stride=module.stride,
-                        padding=module.padding, dilation=module.dilation,
-                        groups=module.groups, bias=module.bias is not None,
-                        padding_mode=module.padding_mode)
-            rebuilt = kind(module.in_channels, width, **args)
-            return rebuilt, f"nn.{kind.__name__}({module.in_channels}, {width}{_conv_args(module)})"
-        if kind in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
-            return kind(width, eps=module.eps, momentum=module.momentum, affine=module.affine,
-                        track_running_stats=module.track_running_stats), (
-                f"nn.{kind.__name__}({width})")
-        if kind is nn.LayerNorm and len(module.normalized_shape) == 1:
-            affine = module.elementwise_affine
-            return nn.LayerNorm(width, eps=module.eps, elementwise_affine=affine), (
-                f"nn.LayerNorm({width}{'' if affine else ', elementwise_affine=False'})")
-        if kind is nn.GroupNorm and width % module.num_groups == 0:
-            return nn.GroupNorm(module.num_groups, width, eps=module.eps,
-                                affine=module.affine), f"nn.GroupNorm({module.num_groups}, {width})"
-    return None
-
-
-def _conv_args(conv: nn.modules.conv._ConvNd) -> str:
-    """The constructor arguments of `conv` that differ from their defaults."""
-    def one(value):
-        return value[0] if len(set(value)) == 1 else value
-
-    parts = [f", kernel_size={one(conv.kernel_size)}"]
-    defaults = {"stride": 1, "padding": 0, "dilation": 1}
-    for name, default in defaults.items():
-        value = getattr(conv, name)
-        value = value if isinstance(value, str) else one(value)
-        if value != default:
-            parts.append(f", {name}={value!r}" if isinstance(value, str) else f", {name}={value}")
-    if conv.groups != 1:
-        parts.append(f", groups={conv.groups}")
-    if conv.bias is None:
-        parts.append(", bias=False")
-    return "".join(parts)
-
-
-def _out_width(module: nn.Module) -> int:
-    return module.out_features if isinstance(module, nn.Linear) else module.out_channels
+    family = family_of(module)
+    if family is None or family.rebuild is None:
+        return None
+    return family.rebuild(module, width)
 
 
 def _same_shape_input(node: fx.Node, shape_of: ShapeOf) -> Optional[fx.Node]:

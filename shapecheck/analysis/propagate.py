@@ -18,10 +18,10 @@ import torch.nn as nn
 from torch.utils._pytree import tree_flatten, tree_map
 
 from shapecheck.graph.record import record_graph
-from shapecheck.graph.vocabulary import add_operands, is_add
+from shapecheck.graph.vocabulary import add_operand_values, add_operands, is_add
 from shapecheck.load.frames import first_line
 from shapecheck.ops.layers import Expectation, first_tensor, mismatch, run_with_corrected_input
-from shapecheck.ops.meta import eval_mode, meta_weights, to_meta
+from shapecheck.ops.meta import eval_mode, meta_device_call, meta_weights, to_meta
 from shapecheck.ops.shape_rules import NO_RULE, call_rule, module_rule
 
 Shape = tuple[int, ...]
@@ -125,10 +125,12 @@ class ShapePropagation(fx.Interpreter):
         return super().call_module(target, args, kwargs) if value is NO_RULE else value
 
     def call_function(self, target, args, kwargs):
+        _, args, kwargs = meta_device_call(getattr(target, "__name__", ""), args, kwargs)
         value = call_rule(target, False, args, kwargs)
         return super().call_function(target, args, kwargs) if value is NO_RULE else value
 
     def call_method(self, target, args, kwargs):
+        target, args, kwargs = meta_device_call(target, args, kwargs)  # device moves: no-ops
         value = call_rule(target, True, args, kwargs)
         return super().call_method(target, args, kwargs) if value is NO_RULE else value
 
@@ -139,7 +141,7 @@ class ShapePropagation(fx.Interpreter):
     def _stand_in(self, n: fx.Node, args, kwargs, exc: Exception) -> tuple[Any, Failure]:
         message = first_line(exc)
         if is_add(n) and add_operands(n) is not None:
-            a, b = args[0], args[1]
+            a, b = add_operand_values(args, kwargs)  # type: ignore[misc]
             shapes = (_shape(a), _shape(b))
             main = self.main_operand.get(n.name, 0)
             return (a, b)[main], Failure("add", message, shapes, substituted=True)

@@ -17,7 +17,7 @@ from torch.utils._pytree import tree_leaves
 
 from shapecheck.load.frames import first_line
 from shapecheck.confirm.device import is_out_of_memory
-from shapecheck.confirm.run import (OutOfMemoryAt, Resolver, RunResult, build_model,
+from shapecheck.confirm.run import (OutOfMemoryAt, Resolver, GraphRun, real_model,
                                     make_inputs, run_graph)
 from shapecheck.analysis.fix import apply_fixes
 from shapecheck.report import Finding, Report, Shape, format_shapes
@@ -62,7 +62,7 @@ class Chain:
     def build(self, factory: Optional[Callable[[], nn.Module]]) -> None:
         """The real model and the random inputs, on the device."""
         t0 = time.perf_counter()
-        self.model = build_model(self.report.model, factory, self.device)
+        self.model = real_model(self.report.model, factory, self.device)
         self.resolver = Resolver(self.model, self.device)
         self.stage = "creating the random inputs"
         placeholders = [n.name for n in self.gm.graph.nodes if n.op == "placeholder"]
@@ -136,7 +136,7 @@ class Chain:
                 groups.append(_Group(f.node, [(k, f)]))
         return groups
 
-    def _run(self, gm: fx.GraphModule, applied: list[int], grad: bool) -> RunResult:
+    def _run(self, gm: fx.GraphModule, applied: list[int], grad: bool) -> GraphRun:
         result = run_graph(gm, self.resolver, self.inputs, grad=grad)
         self._compare(result)
         self.events.append({
@@ -150,7 +150,7 @@ class Chain:
             result.output = None  # free the activations now; only a backward needs them
         return result
 
-    def _check_error(self, group: _Group, result: RunResult) -> bool:
+    def _check_error(self, group: _Group, result: GraphRun) -> bool:
         """Confirm the group's predicted error(s) on `result`; False stops the chain."""
         node = group.node
         if node is not None and result.failed_at == node:
@@ -166,14 +166,14 @@ class Chain:
                 if silent:
                     self.errors_confirmed += 1
                     self._event("error_confirmed", node, finding=k, how="broadcast",
-                                run=self.runs - 1, shapes=[_l(main), _l(short)], output=_l(out),
+                                run=self.runs - 1, shapes=[_json_shapes(main), _json_shapes(short)], output=_json_shapes(out),
                                 message=f"no exception: {format_shapes(main)} + "
                                         f"{format_shapes(short)} silently broadcast to "
                                         f"{format_shapes(out)}")
                 else:
                     self._event("error_not_confirmed", node, finding=k, run=self.runs - 1,
                                 reason="the real run went through this node without error",
-                                shapes=[_l(main), _l(short)], output=_l(out))
+                                shapes=[_json_shapes(main), _json_shapes(short)], output=_json_shapes(out))
             return True
         if result.failed_at is not None:  # failed before reaching the predicted error
             for k, _ in group.findings:
@@ -187,7 +187,7 @@ class Chain:
         return True
 
     def _check_fix(self, k: int, group: _Group, patched: fx.GraphModule,
-                   result: RunResult) -> None:
+                   result: GraphRun) -> None:
         """A fix is confirmed when the run with it went past its add, shapes now equal."""
         node = group.node
         if node is None or node not in result.shapes:
@@ -198,13 +198,13 @@ class Chain:
         main, short, out = self._operand_shapes(node, patched, result)
         if main is None or (main == short and out == main):
             self.fixes_confirmed += 1
-            self._event("fix_confirmed", node, finding=k, run=self.runs - 1, output=_l(out))
+            self._event("fix_confirmed", node, finding=k, run=self.runs - 1, output=_json_shapes(out))
         else:
             self._event("fix_not_confirmed", node, finding=k, run=self.runs - 1,
                         reason="the add still combines different shapes",
-                        shapes=[_l(main), _l(short)], output=_l(out))
+                        shapes=[_json_shapes(main), _json_shapes(short)], output=_json_shapes(out))
 
-    def _operand_shapes(self, node: str, gm: fx.GraphModule, result: RunResult):
+    def _operand_shapes(self, node: str, gm: fx.GraphModule, result: GraphRun):
         """Real (main, shortcut, output) shapes of residual add `node` in `result`; main is
         None when `node` is not a residual add."""
         add = self.adds.get(node)
@@ -219,7 +219,7 @@ class Chain:
         short_node = operands[1 - add.main_operand]
         return result.shape(main_node.name), result.shape(short_node.name), result.shape(node)
 
-    def _backward(self, result: RunResult) -> None:
+    def _backward(self, result: GraphRun) -> None:
         t0 = time.perf_counter()
         leaves = [t for t in tree_leaves(result.output)
                   if isinstance(t, torch.Tensor) and t.requires_grad]
@@ -245,7 +245,7 @@ class Chain:
 
     # -- node-by-node comparison ---------------------------------------------------------
 
-    def _compare(self, result: RunResult) -> None:
+    def _compare(self, result: GraphRun) -> None:
         """Compare each node the first time a run executes it (so a node after a raising
         error is compared in the run where that error is fixed, as the static pass assumed).
         Inserted fix nodes are not in the report and are skipped."""
@@ -261,10 +261,10 @@ class Chain:
             if static == real:
                 self.agree += 1
             else:
-                self.disagreements.append({**self._where(name), "static": _l(static),
-                                           "real": _l(real)})
+                self.disagreements.append({**self._where(name), "static": _json_shapes(static),
+                                           "real": _json_shapes(real)})
 
-    def _unexpected(self, result: RunResult) -> None:
+    def _unexpected(self, result: GraphRun) -> None:
         """The real run failed at a node where no error was predicted."""
         name = result.failed_at
         info = self._info(name)
@@ -272,7 +272,7 @@ class Chain:
         if static is not None and name not in self.seen:
             self.seen.add(name)
             self.compared += 1
-            self.disagreements.append({**self._where(name), "static": _l(static),
+            self.disagreements.append({**self._where(name), "static": _json_shapes(static),
                                        "real": None, "error": _first_line(result.failure)})
         self._event("unexpected_failure", name, run=self.runs - 1,
                     message=_first_line(result.failure))
@@ -306,7 +306,7 @@ class Chain:
 
 
 def _static_shapes(info) -> Optional[tuple[Shape, ...]]:
-    """A node's predicted tensor shapes, in the form `RunResult.shapes` holds real ones:
+    """A node's predicted tensor shapes, in the form `GraphRun.shapes` holds real ones:
     all of `NodeInfo.shapes`, else its single `shape`; None when unknown."""
     if info.shapes:
         return tuple(tuple(int(d) for d in s) for s in info.shapes)
@@ -315,7 +315,7 @@ def _static_shapes(info) -> Optional[tuple[Shape, ...]]:
     return None
 
 
-def _l(shape: Any) -> Any:
+def _json_shapes(shape: Any) -> Any:
     """JSON form: a list for one shape, a list of lists for several (None stays None)."""
     if shape is None:
         return None

@@ -16,6 +16,7 @@ Only the `Report` is read; nothing is traced or propagated again.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Callable, Optional
 
 import torch
@@ -28,12 +29,44 @@ from shapecheck.confirm.device import (ConfirmError, describe_device, is_out_of_
 from shapecheck.confirm.run import OutOfMemoryAt
 from shapecheck.report import Confirmation, Report
 
-__all__ = ["confirm_report", "ConfirmError", "resolve_device", "summary"]
+__all__ = ["confirmed", "confirmation", "confirm_report", "ConfirmError", "resolve_device",
+           "summary"]
+
+
+def confirmed(report: Report, factory: Optional[Callable[[], nn.Module]] = None, *,
+              device: str | torch.device = "auto", backward: bool = False) -> Report:
+    """A new Report: `report` with the `confirm` that a real run gives (see `confirmation`).
+
+    Example:
+        >>> import torch, shapecheck
+        >>> report = shapecheck.check(torch.nn.Conv2d(3, 8, 3), (1, 3, 32, 32))
+        >>> new = confirmed(report, device="cpu")
+        >>> report.confirm is None, new.confirm.predicted_errors, new.nodes == report.nodes
+        (True, 0, True)
+    """
+    return replace(report, confirm=confirmation(report, factory, device=device,
+                                                backward=backward))
 
 
 def confirm_report(report: Report, factory: Optional[Callable[[], nn.Module]] = None, *,
                    device: str | torch.device = "auto", backward: bool = False) -> Confirmation:
-    """Run `report`'s model for real and confirm its predictions; sets `report.confirm`.
+    """`confirmation`, also recorded as `report.confirm` (the older, in-place form of
+    `confirmed`; it records even onto an assembled, otherwise frozen Report).
+
+    Example:
+        >>> import torch, shapecheck
+        >>> report = shapecheck.check(torch.nn.Conv2d(3, 8, 3), (1, 3, 32, 32))
+        >>> confirm_report(report, device="cpu") is report.confirm
+        True
+    """
+    conf = confirmation(report, factory, device=device, backward=backward)
+    object.__setattr__(report, "confirm", conf)  # bypasses the freeze, for old callers only
+    return conf
+
+
+def confirmation(report: Report, factory: Optional[Callable[[], nn.Module]] = None, *,
+                 device: str | torch.device = "auto", backward: bool = False) -> Confirmation:
+    """Run `report`'s model for real and confirm its predictions; `report` is not changed.
 
     Args:
         report: a `Report` from `shapecheck.check` (it must hold the traced graph).
@@ -53,9 +86,9 @@ def confirm_report(report: Report, factory: Optional[Callable[[], nn.Module]] = 
     Example:
         >>> import torch, shapecheck
         >>> report = shapecheck.check(torch.nn.Conv2d(3, 8, 3), (1, 3, 32, 32))
-        >>> c = confirm_report(report, device="cpu")
-        >>> c.nodes_compared == c.nodes_agree, c.predicted_errors, c.error
-        (True, 0, None)
+        >>> c = confirmation(report, device="cpu")
+        >>> c.nodes_compared == c.nodes_agree, c.predicted_errors, c.error, report.confirm
+        (True, 0, None, None)
     """
     dev = resolve_device(device)
     if report.graph_module is None:
@@ -94,5 +127,4 @@ def confirm_report(report: Report, factory: Optional[Callable[[], nn.Module]] = 
         events=chain.events,
         error=chain.error,
     )
-    report.confirm = conf
     return conf

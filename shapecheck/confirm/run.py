@@ -83,7 +83,7 @@ def materialise(module: nn.Module, device: torch.device) -> nn.Module:
     return copied.eval()
 
 
-def build_model(report_model: Optional[nn.Module], factory: Optional[Callable[[], nn.Module]],
+def real_model(report_model: Optional[nn.Module], factory: Optional[Callable[[], nn.Module]],
                 device: torch.device) -> Optional[nn.Module]:
     """The real model for the run: `factory()` (built on the device where possible) or a
     materialised copy of the analysed model; None when there is neither."""
@@ -239,7 +239,7 @@ class RealRun(fx.Interpreter):
 
 
 @dataclass
-class RunResult:
+class GraphRun:
     """What one real run saw: each executed node's tensor shapes, where it failed, its
     output."""
 
@@ -261,7 +261,7 @@ class RunResult:
 
 
 def run_graph(gm: fx.GraphModule, resolver: Resolver, inputs: list[torch.Tensor],
-              grad: bool = False) -> RunResult:
+              grad: bool = False) -> GraphRun:
     """Run `gm` on `inputs` node by node; a failing node ends the run (on out-of-memory,
     `out_of_memory` is set as well). Autograd is off unless `grad`.
 
@@ -273,7 +273,7 @@ def run_graph(gm: fx.GraphModule, resolver: Resolver, inputs: list[torch.Tensor]
     """
     interp = RealRun(gm, resolver)
     start = time.perf_counter()
-    result = RunResult(shapes=interp.shapes)
+    result = GraphRun(shapes=interp.shapes)
     with torch.set_grad_enabled(grad):
         try:
             result.output = interp.run(*inputs)

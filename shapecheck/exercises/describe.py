@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from shapecheck.exercises.paths import shown_location
 from shapecheck.exercises.text import ui
+from shapecheck.load.frames import display_path
 from shapecheck.messages import text as message_text
 from shapecheck.report import Finding, Location, Report, ResidualAdd, Shape, format_shape
 
@@ -35,6 +35,16 @@ def number(value: int) -> str:
     return f"{int(value):,}"
 
 
+def shown_location(location: Location) -> str:
+    """`path:line` of a `Location`, the path as the learner knows it (relative when below
+    the working directory).
+
+    >>> shown_location(Location("model.py", 12))
+    'model.py:12'
+    """
+    return f"{display_path(location.path)}:{location.line}"
+
+
 def where(location: Optional[Location], lang: str) -> str:
     """`path:line` as the learner knows the file, or "unknown line"."""
     return shown_location(location) if location is not None else ui("finding.unknown_line", lang)
@@ -42,7 +52,7 @@ def where(location: Optional[Location], lang: str) -> str:
 
 def shortcut_kind(kind: str, lang: str) -> str:
     """A shortcut kind in words: "projection", or "投影" in Chinese."""
-    return message_text(f"kind.{kind}", lang) or ("其他" if lang == "zh" else kind)
+    return message_text(f"kind.{kind}", lang) or ("非标准" if lang == "zh" else "non-standard")
 
 
 def module_name(module: str, lang: str) -> str:

@@ -19,16 +19,16 @@ import contextlib
 import os
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import torch
 
 from shapecheck.load.build import build_model
 from shapecheck.exercises.catalog import Exercise
-from shapecheck.exercises.paths import analysable, shown_location
-from shapecheck.exercises.text import ui
+from shapecheck.exercises.text import Text, ui
 from shapecheck.load import (LoadedTarget, describe_exception, exception_location, import_file,
                              load_targets)
+from shapecheck.exercises.describe import shown_location
 from shapecheck.report import Block, Location, Report, ResidualAdd, Shape, TargetError
 from shapecheck.runner import check_target
 
@@ -96,7 +96,8 @@ class Attempt:
 
     Attributes:
         exercise, path, lang: what is graded, where, and in which language to speak.
-        source: the file actually analysed (a copy for files shipped in the package).
+        source: the file analysed (the path as given; shipped starters and solutions are
+            analysed where they lie, since they count as user code for source lines).
         load_error: set when the file cannot be loaded (then nothing else is).
         module: the learner's imported module (for answer constants and helper functions).
         report: shapecheck's Report on the exercise's factory at the file's input.
@@ -105,7 +106,7 @@ class Attempt:
 
     def __init__(self, exercise: Exercise, path: str, lang: str) -> None:
         self.exercise, self.path, self.lang = exercise, path, lang
-        self.source = analysable(path)
+        self.source = path
         self.load_error: Optional[TargetError] = None
         self.module: Optional[types.ModuleType] = None
         self.report: Optional[Report] = None
@@ -214,65 +215,160 @@ def shipped_attempt(exercise: Exercise, which: str, lang: str) -> Attempt:
     return _SHIPPED[key]
 
 
+class Problem(str):
+    """One thing still wrong: the sentence a learner reads, plus what tests and autograders
+    compare: `key` (which property failed), `module` and `shapes` where they apply.
+
+    It is a `str`, so a list of problems prints and joins as sentences.
+
+    >>> p = Problem("the shortcut of b3.0 is identity", "shortcut.kind", module="b3.0")
+    >>> p.key, p.module, p.startswith("the shortcut")
+    ('shortcut.kind', 'b3.0', True)
+    """
+
+    key: str
+    module: Optional[str]
+    shapes: tuple
+
+    def __new__(cls, text: str, key: str, module: Optional[str] = None,
+                shapes: tuple = ()) -> "Problem":
+        self = super().__new__(cls, text)
+        self.key, self.module, self.shapes = key, module, tuple(shapes)
+        return self
+
+
+def as_problems(items: Iterable[str], key: str) -> list[Problem]:
+    """Sentences as Problems; a sentence that already is one keeps its key."""
+    return [item if isinstance(item, Problem) else Problem(item, key) for item in items]
+
+
+class LearnerCodeError(Exception):
+    """Learner code that a criterion called (a helper such as map_weights) raised."""
+
+    def __init__(self, what: str, exc: BaseException) -> None:
+        super().__init__(f"{what}: {describe_exception(exc)}")
+        self.what, self.original = what, exc
+
+
+def call_learner(what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call learner code from a criterion; what it raises becomes a LearnerCodeError, which
+    `grade` reports as the learner's problem (with their line), not as a grading error.
+
+    >>> call_learner("f()", lambda: 1 // 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    shapecheck.exercises.grading.LearnerCodeError: f(): ZeroDivisionError: ...
+    """
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:
+        raise LearnerCodeError(what, exc) from exc
+
+
 @dataclass
 class Grade:
-    """The verdict on one attempt: `problems` (localised sentences) is empty when solved;
-    `explanation` is filled once solved."""
+    """The verdict on one attempt: `problems` (localised sentences, each a `Problem` with
+    a key) is empty when solved; `explanation` is filled once solved; `notes` are remarks
+    on an accepted answer (an alternative that is right but not the book's); `internal`
+    is set when the grader itself failed (then the exit status is 2)."""
 
     attempt: Attempt
-    problems: list[str]
+    problems: list[Problem]
     explanation: str = ""
+    notes: list[str] = field(default_factory=list)
+    internal: Optional[str] = None
 
     @property
     def solved(self) -> bool:
-        return self.attempt.load_error is None and not self.problems
+        return self.attempt.load_error is None and self.internal is None and not self.problems
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys of the problems, in order (what a test or an autograder compares)."""
+        return [getattr(p, "key", "") for p in self.problems]
 
     @property
     def exit_status(self) -> int:
-        if self.attempt.load_error is not None:
+        if self.attempt.load_error is not None or self.internal is not None:
             return 2
         return 0 if self.solved else 1
+
+
+INTERNAL = Text("Sorry: the grader itself failed on this file ({error}); this is a bug in "
+                "shapecheck's exercise {n}, not in your answer. Please report it.",
+                "抱歉：判分程序本身在处理这个文件时出错（{error}）；这是 shapecheck 练习 {n} "
+                "的缺陷，不是你的答案有问题，请反馈给我们。")
+LEARNER_CODE = Text("your code raised while being checked, in {what}{where}",
+                    "检查时你的代码抛出了异常，出自 {what}{where}")
 
 
 def grade(exercise: Exercise, path: str, lang: str = "en") -> Grade:
     """Analyse `path` for `exercise` and decide whether it is solved.
 
     Every exercise requires: the file loads, the model builds, shapecheck reports no
-    error, and the real forward pass runs. Then the exercise's own criteria are checked;
-    a criterion that raises (in the learner's helper code, say) counts as unmet, with the
-    learner's line.
+    error, and the real forward pass runs. Then the exercise's own criteria are checked.
+    Learner code that a criterion calls and that raises is the learner's problem, with
+    their line; any other exception inside a criterion is the grader's own failure:
+    `Grade.internal` is set, with an apology, and the exit status is 2.
     """
     attempt = Attempt(exercise, path, lang)
     if attempt.load_error is not None:
-        return Grade(attempt, [load_message(attempt)])
-    problems = basic_problems(attempt)
+        return Grade(attempt, [Problem(load_message(attempt), "load")])
+    problems = as_problems(basic_problems(attempt), "basic")
+    notes: list[str] = []
     if attempt.analysed:
         for criterion in exercise.criteria:
             try:
-                problems += list(criterion(attempt))
-            except Exception as exc:  # learner code called by the criterion
-                problems.append(error_sentence("check.forward_error", exc, attempt.source, lang))
-    result = Grade(attempt, problems)
+                found = list(criterion(attempt))
+            except LearnerCodeError as exc:
+                location = exception_location(exc.original, attempt.source)
+                where = ui("check.at", lang, where=shown_location(location)) if location else ""
+                problems.append(Problem(LEARNER_CODE(lang, what=str(exc), where=where),
+                                        "learner_code"))
+                continue
+            except Exception as exc:  # the grader's own bug: never blame the learner
+                error = f"{type(exc).__name__}: {exc}"
+                return Grade(attempt, problems, internal=INTERNAL(lang, error=error,
+                                                                  n=exercise.number))
+            for item in found:
+                if isinstance(item, Note):
+                    notes.append(str(item))
+                else:
+                    problems.append(item if isinstance(item, Problem)
+                                    else Problem(item, getattr(criterion, "key", "criterion")))
+    result = Grade(attempt, problems, notes=notes)
     if result.solved:
-        result.explanation = exercise.explain(attempt)
+        try:
+            result.explanation = exercise.explain(attempt)
+        except Exception as exc:  # an explanation that fails is the grader's bug too
+            result.internal = INTERNAL(lang, error=f"{type(exc).__name__}: {exc}",
+                                       n=exercise.number)
     return result
 
 
-def basic_problems(attempt: Attempt) -> list[str]:
+class Note(str):
+    """A remark a criterion makes on an answer it accepts (not a problem)."""
+
+
+def basic_problems(attempt: Attempt) -> list[Problem]:
     """What every exercise requires: analysed, no error findings, a clean real run."""
     lang, report = attempt.lang, attempt.report
     if report.error is not None:
         where = ui("check.at", lang, where=shown_location(report.error.location)) \
             if report.error.location else ""
         key = "check.build_error" if report.error.kind == "build" else "check.no_report"
-        return [ui(key, lang, message=report.error.message, where=where)]
+        return [Problem(ui(key, lang, message=report.error.message, where=where),
+                        "basic.build" if report.error.kind == "build" else "basic.analysis")]
     problems = []
     if report.errors:
-        problems.append(ui("check.errors_left", lang, n=len(report.errors)))
+        first = report.errors[0]
+        problems.append(Problem(ui("check.errors_left", lang, n=len(report.errors)),
+                                "basic.findings", module=first.module, shapes=first.shapes))
     if attempt.run is not None and not attempt.run.ok:
         where = ui("check.at", lang, where=shown_location(attempt.run.location)) \
             if attempt.run.location else ""
-        problems.append(ui("check.forward_error", lang, message=attempt.run.error, where=where))
+        problems.append(Problem(ui("check.forward_error", lang, message=attempt.run.error,
+                                   where=where), "basic.forward"))
     return problems
 
 
@@ -300,7 +396,8 @@ def answer_problem(attempt: Attempt, name: str, expected: Any, what: str,
     """
     given = attempt.answer(name)
     if given is MISSING or given is None:
-        return [ui("check.missing_answer", attempt.lang, name=name, what=what)]
+        return [Problem(ui("check.missing_answer", attempt.lang, name=name, what=what),
+                        "answer.missing", module=name)]
     equal = same or (lambda a, b: a == b)
     try:
         if equal(given, expected):
@@ -308,7 +405,8 @@ def answer_problem(attempt: Attempt, name: str, expected: Any, what: str,
     except Exception:  # a learner's value of the wrong type is simply wrong
         pass
     wrong = ui("check.wrong_answer", attempt.lang, name=name, given=repr(given))
-    return [f"{wrong}（{what}）" if attempt.lang == "zh" else f"{wrong} ({what})"]
+    text = f"{wrong}（{what}）" if attempt.lang == "zh" else f"{wrong} ({what})"
+    return [Problem(text, "answer.wrong", module=name)]
 
 
 def close_to(tolerance: float = 0.05) -> Callable[[Any, Any], bool]:

@@ -15,7 +15,7 @@ import unicodedata
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise, exercises
 from shapecheck.exercises.grading import Grade
-from shapecheck.exercises.paths import shown_location
+from shapecheck.exercises.describe import shown_location
 from shapecheck.exercises.text import ui
 
 WIDTH = 92
@@ -162,8 +162,13 @@ def grade_text(grade: Grade) -> str:
             where = f" ({shown_location(run.location)})" if run.location else ""
             lines.append("  " + run.error + where)
     lines.append("")
+    if grade.internal is not None:
+        lines.append(wrap(grade.internal))
+        return "\n".join(lines) + "\n"
     if grade.solved:
         lines.append(ui("check.solved", lang))
+        for note in grade.notes:
+            lines.append(wrap(ui("check.note", lang, text=note), "  "))
         lines.append(ui("check.why", lang))
         lines.append(wrap(grade.explanation, "  "))
     else:

@@ -76,7 +76,7 @@ WHY = {
     "output": Text("Report.output_shapes: {out}. The last block returns {last}; pooling and "
                    "the classifier follow.",
                    "Report.output_shapes：{out}。最后一个块输出 {last}，之后是池化和分类器。"),
-    "failing": Text("shapecheck's finding: {finding}", "shapecheck 的报告：{finding}"),
+    "failing": Text("shapecheck's finding: {finding}", "shapecheck 的诊断：{finding}"),
 }
 
 NONE_WORDS = {"none", "no", "nothing", "-", "无", "没有", "空"}
@@ -246,8 +246,34 @@ def q_failing(c: Context) -> Question:
                     WHY["failing"](c.lang, finding=d.finding_sentence(finding, c.lang)))
 
 
+def proven_fix(report: Report) -> Optional[Finding]:
+    """The failing add whose suggested 1x1 projection, applied alone, gives a model that
+    shapecheck finds clean; None when there is no such fix (then no fix question is asked).
+
+    The misplaced `first_block` model is the case in point: a projection makes b3.0's add
+    match, but conv1 still receives 64 channels where it was built for 128, so the
+    projection is not the fix (first_block=False is).
+
+        >>> quiz = make_quiz("ex02_keras_simplified", seed=1, count=1)  # doctest: +SKIP
+        >>> proven_fix(quiz.report).module  # doctest: +SKIP
+        'stack2.0'
+    """
+    import shapecheck
+
+    errors = report.errors
+    if len(errors) != 1 or not errors[0].code.startswith("SC1"):
+        return None
+    fix = errors[0].fix
+    if fix is None or not fix.verified or fix.kind != "projection" or not fix.on_shortcut:
+        return None
+    if report.patched_graph_module is None:
+        return None
+    patched = shapecheck.check(report.patched_graph_module, list(report.input_shapes))
+    return errors[0] if patched.error is None and not patched.errors else None
+
+
 def q_fix(c: Context) -> Question:
-    finding = _failing(c.report)
+    finding = proven_fix(c.report)
     fix = finding.fix
     stride = fix.stride if isinstance(fix.stride, int) else fix.stride[0]
     expected = [fix.in_channels, fix.out_channels, stride]
@@ -292,6 +318,10 @@ def make_quiz(model: Optional[str] = None, seed: Optional[int] = None, count: in
         raise QuizError(ui("quiz.model_failed", lang, name=chosen.name, message=message))
     quiz = Quiz(chosen, report, seed, shape)
     kinds = BUGGY_KINDS if chosen.buggy and report.errors else CORRECT_KINDS
+    if kinds is BUGGY_KINDS and proven_fix(report) is None:
+        # no 1x1 projection fixes this model on its own: never ask for one
+        kinds = {k: v for k, v in BUGGY_KINDS.items() if k != "fix"}
+        kinds.update(block_params=q_block_params, downsample=q_downsample)
     order = list(kinds)
     rng.shuffle(order)
     context, seen = Context(quiz, rng, lang), set()

@@ -1,4 +1,4 @@
-"""Bilingual text for the exercises and the quiz: one `Text` per message, English and Chinese.
+"""The exercises' and the quiz's own words, as a table of `Text` (see shapecheck/i18n.py).
 
 Exercise questions, hints and explanations, and the command's own words, are all `Text`
 values, so a language is chosen once (`--lang`) and every line follows it. Templates use
@@ -11,38 +11,11 @@ values, so a language is chosen once (`--lang`) and every line follows it. Templ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
-from shapecheck.messages import default_language
+from shapecheck.i18n import LANGUAGES, Text, resolve_language
 
-LANGUAGES = ("en", "zh")
-
-
-@dataclass(frozen=True)
-class Text:
-    """One message in English and Simplified Chinese.
-
-    Calling it with a language (and format values) gives the string; an unknown language
-    falls back to English.
-    """
-
-    en: str
-    zh: str
-
-    def __call__(self, lang: Optional[str] = None, **values: object) -> str:
-        template = self.zh if (lang or default_language()) == "zh" else self.en
-        return template.format(**values) if values else template
-
-
-def resolve_language(lang: Optional[str]) -> str:
-    """`lang` if it is "en" or "zh", else the default (SHAPECHECK_LANG, then the locale).
-
-    >>> resolve_language("zh"), resolve_language("en")
-    ('zh', 'en')
-    """
-    return lang if lang in LANGUAGES else default_language()
-
+__all__ = ["LANGUAGES", "Text", "resolve_language", "UI", "ui"]
 
 # The command's own words. Keys are short and stable; the values are what people read.
 UI: dict[str, Text] = {
@@ -91,6 +64,7 @@ UI: dict[str, Text] = {
     "check.forward_skipped": Text("skipped: {why}", "已跳过：{why}"),
     "check.solved": Text("Solved!", "通过！"),
     "check.not_solved": Text("Not solved yet. Still wrong:", "尚未通过。仍需解决："),
+    "check.note": Text("Note: {text}", "注意：{text}"),
     "check.why": Text("Why it works (from shapecheck's output on your file):",
                       "为什么这样可行（依据 shapecheck 对你的文件的分析）："),
     "check.hint": Text("Stuck? shapecheck exercises hint {n} --level 1",

@@ -24,10 +24,11 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from shapecheck.ops.layers import run_with_corrected_input
-from shapecheck.ops.meta import eval_mode, meta_weights, to_meta
+from shapecheck.ops.meta import eval_mode, meta_device_call, meta_weights, to_meta
 from shapecheck.graph.residual import structure_of
+from shapecheck.graph.vocabulary import positional_adds
 from shapecheck.ops.shape_rules import NO_RULE, call_rule, module_rule
-from shapecheck.load.frames import user_frame_text
+from shapecheck.load.frames import is_library_frame, user_frame_text
 
 # Dunder tensor methods recorded as the operator fx uses for them (in-place forms
 # included: fx records `a += b` as operator.add too).
@@ -125,7 +126,7 @@ class _Recorder:
         try:
             value = call_rule(target, op == "call_method", rec_args, kwargs)
             if value is NO_RULE:
-                value = func(*args, **kwargs)
+                value = _on_meta(func, args, kwargs)
         except Exception as exc:
             node = self.record(op, target, rec_args, kwargs)
             value = self._stand_in_for_add(node, target, args, exc)
@@ -138,13 +139,24 @@ class _Recorder:
         return value
 
     def _stand_in_for_add(self, node: fx.Node, target: Any, args: tuple, exc: Exception):
+        """What a failing operation returns meanwhile: for an add its main branch; for any
+        other operation on tensors, a tensor of the shape it would have had on the shapes it
+        was written for (a linear layer's output width, else its input's shape). Propagation
+        later records the same failure at this node, as it does for fx graphs."""
         if (target in _ADD_CALLS or target in _ADD_METHODS) and len(args) >= 2 and all(
                 isinstance(a, torch.Tensor) for a in args[:2]):
             structure = structure_of(self.graph, node)
             main = structure.main_operand if structure else 0
             return args[main]
-        raise RecordingError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                             node.meta.get("stack_trace"))
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        if not tensors:
+            raise RecordingError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                 node.meta.get("stack_trace"))
+        first = tensors[0]
+        shape = tuple(first.shape)
+        if getattr(target, "__name__", "") == "linear" and len(tensors) > 1 and shape:
+            shape = shape[:-1] + (tensors[1].shape[0],)
+        return torch.empty(shape, dtype=first.dtype, device="meta")
 
     def call_leaf(self, path: str, module: nn.Module, forward: Callable, args, kwargs) -> Any:
         node = self.record("call_module", path, args, kwargs)
@@ -170,6 +182,32 @@ class _Recorder:
                 attributes[node.target] = self.root.get_submodule(node.target)
         gm = fx.GraphModule(attributes, self.graph, class_name=type(self.root).__name__)
         return gm
+
+
+def _on_meta(func: Callable, args: tuple, kwargs: dict) -> Any:
+    """Call `func`, with device moves (`.to("cuda")`, `.cuda()`, `device=`) kept on meta."""
+    name = getattr(func, "__name__", "")
+    new_name, args, kwargs = meta_device_call(name, args, kwargs)
+    if new_name != name:
+        func = getattr(torch.Tensor, new_name)
+    return func(*args, **kwargs)
+
+
+def _raised_by_forward(exc: Exception) -> Exception:
+    """An exception raised by the model's own code (a KeyError, a failed assert) is a bug in
+    forward, not a limit of tracing: say so, at the user's line."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    user = [f for f in frames if not is_library_frame(f.filename)]
+    if not frames or not user or user[-1] is not frames[-1]:
+        return exc  # raised inside torch: a shape or tracing problem
+    where = user[-1]
+    message = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+    return RecordingError(f"forward raised {text} (a bug in the model's code, not a limit of "
+                          f"tracing: the model would raise it when run)",
+                          f'File "{where.filename}", line {where.lineno}, in {where.name}\n')
 
 
 class _Mode(TorchFunctionMode):
@@ -269,6 +307,11 @@ def record_graph(model: nn.Module, inputs: Sequence[torch.Tensor],
         recorder.names = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
         recorder.names.update({id(b): n for n, b in model.named_buffers(remove_duplicate=False)})
         with _wrapped_forwards(recorder), _Mode(recorder):
-            output = model(*meta_inputs)
+            try:
+                output = model(*meta_inputs)
+            except RecordingError:
+                raise
+            except Exception as exc:
+                raise _raised_by_forward(exc) from exc
         gm = recorder.finish(output)
-    return gm
+    return positional_adds(gm)

@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from shapecheck.ops.meta import eval_mode
 from shapecheck.graph.record import is_default_leaf, record_graph
+from shapecheck.graph.vocabulary import positional_adds
 from shapecheck.load.frames import user_frame_text
 
 
@@ -83,7 +84,7 @@ def fx_trace(model: nn.Module, leaf_types: tuple[type, ...] = (),
     tracer = SourceTracer(leaf_types, autowrap)
     graph = tracer.trace(model, concrete_args=concrete_args or None)
     # read tracer.root only after trace(): trace() sets it
-    return fx.GraphModule(tracer.root, graph, class_name=type(model).__name__)
+    return positional_adds(fx.GraphModule(tracer.root, graph, class_name=type(model).__name__))
 
 
 def _timm_registry() -> Optional[tuple[tuple[type, ...], tuple[Callable, ...]]]:

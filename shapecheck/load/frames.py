@@ -20,15 +20,9 @@ _USER_CODE_DIRS = tuple(os.path.join(_OWN_DIR, "exercises", d) + os.sep
                         for d in ("starters", "solutions"))
 
 
-@functools.lru_cache(maxsize=4096)
 def is_library_frame(path: str) -> bool:
-    """Frames inside torch or shapecheck itself never name the user's line."""
-    absolute = os.path.abspath(path)
-    if absolute.startswith(_USER_CODE_DIRS):
-        return False  # the exercises' model files are user code shipped inside the package
-    return (absolute.startswith(os.path.join(_TORCH_DIR, "torch") + os.sep)
-            or absolute.startswith(_OWN_DIR + os.sep)
-            or path.startswith("<"))
+    """Frames inside torch or shapecheck itself never name the user's line (see `frame_kind`)."""
+    return frame_kind(path) == INTERNAL
 
 
 def user_frame_text(depth: int = 2) -> Optional[str]:
@@ -59,8 +53,6 @@ def display_path(path: str) -> str:
     return absolute
 
 
-
-
 def _library_roots() -> tuple[str, ...]:
     roots = {_OWN_DIR,
              os.path.dirname(os.path.abspath(torch.__file__))}
@@ -80,13 +72,36 @@ def _library_roots() -> tuple[str, ...]:
 _LIBRARY_ROOTS = _library_roots()
 
 
+USER, THIRD_PARTY, INTERNAL = "user", "third_party", "internal"
+
+
+@functools.lru_cache(maxsize=4096)
+def frame_kind(path: str) -> str:
+    """Whose code a file is: the one rule behind `is_user_file` and `is_library_frame`.
+
+    "internal" for torch, shapecheck and code without a file (`<frozen ...>`, `<string>`);
+    "third_party" for the standard library and installed packages (not the user's, but
+    a node traced inside torchvision may still be located there); "user" for everything
+    else, including the exercises' starters and solutions shipped inside the package.
+
+    >>> frame_kind(torch.__file__), frame_kind(os.__file__), frame_kind("/home/me/net.py")
+    ('internal', 'third_party', 'user')
+    """
+    if not path or path.startswith("<"):
+        return INTERNAL
+    absolute = os.path.abspath(path)
+    if absolute.startswith(_USER_CODE_DIRS):
+        return USER
+    if absolute.startswith((os.path.join(_TORCH_DIR, "torch") + os.sep, _OWN_DIR + os.sep)):
+        return INTERNAL
+    if any(absolute == root or absolute.startswith(root + os.sep) for root in _LIBRARY_ROOTS):
+        return THIRD_PARTY
+    return USER
+
+
 def is_user_file(filename: str) -> bool:
     """False for the standard library, installed packages, torch and shapecheck itself."""
-    if not filename or filename.startswith("<"):
-        return False
-    absolute = os.path.abspath(filename)
-    return not any(absolute == root or absolute.startswith(root + os.sep)
-                   for root in _LIBRARY_ROOTS)
+    return frame_kind(filename) == USER
 
 
 def exception_location(exc: BaseException, target_path: Optional[str] = None) -> Optional[Location]:

@@ -44,6 +44,51 @@ def example_tensors(model: nn.Module, inputs: Any) -> tuple[list[torch.Tensor], 
     >>> [tuple(t.shape) for t in tensors], notes
     ([(3, 4)], [])
     """
+    tensors, notes = _example_tensors(model, inputs)
+    check_arity(model, len(tensors))
+    return tensors, notes
+
+
+def check_arity(model: nn.Module, given: int) -> None:
+    """Raise InputError when `forward` needs more inputs than `given`, naming its signature.
+
+    >>> class Fusion(nn.Module):
+    ...     def forward(self, rgb, depth):
+    ...         return rgb + depth
+    >>> try:
+    ...     check_arity(Fusion(), 1)
+    ... except InputError as exc:
+    ...     print(str(exc)[:58])
+    Fusion.forward(rgb, depth) takes 2 inputs, but 1 was given
+    """
+    import inspect
+
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    parameters = list(signature.parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) <= given or any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return
+    names = ", ".join(p.name for p in positional)
+    where = ""
+    try:
+        function = inspect.unwrap(type(model).forward)
+        code = function.__code__
+        from shapecheck.load.frames import display_path
+        where = f" ({display_path(code.co_filename)}:{code.co_firstlineno})"
+    except AttributeError:
+        pass
+    flags = " ".join(f"--input SHAPE_OF_{p.name.upper()}" for p in required)
+    raise InputError(
+        f"{type(model).__name__}.forward({names}) takes {len(required)} inputs, but "
+        f"{given} {'was' if given == 1 else 'were'} given{where}; give one shape per input: "
+        f"{flags} on the command line, or INPUT_SHAPE = (shape, shape, ...) in the file")
+
+
+def _example_tensors(model: nn.Module, inputs: Any) -> tuple[list[torch.Tensor], list[str]]:
     notes: list[str] = []
     if inputs is None:
         guess = default_input_shape(model)

@@ -31,12 +31,20 @@ from torch import nn
 
 from shapecheck.load.declared import (Inputs, InputSpecError, normalize_inputs,
                                       _resolve_declared_inputs)
+from shapecheck.load.execute import (NotPythonSource, UserFileLoader, explain, raised_by_user,
+                                     read_source, user_environment)
 from shapecheck.load.frames import (describe_exception, display_path, exception_location,
                                     format_traceback, is_user_file)
+from shapecheck.load.limits import TargetTimeout, time_limit
+from shapecheck.load.notebook import NotebookError, is_notebook, notebook_place
+from shapecheck.load.toplevel import skipped_note
 from shapecheck.report import Location, Shape, TargetError
 
 FACTORY_NAMES = ("build", "model", "create_model")
 FACTORY_PREFIXES = ("build_", "make_model")
+# Front ends for other frameworks' files (shapecheck.keras registers one): each is called as
+# `claim(spec, path, attr, inputs)` and returns that file's targets, or None if not its own.
+FRONT_ENDS: list[Callable[[str, str, Optional[str], Any], Optional[list["LoadedTarget"]]]] = []
 
 
 @dataclass
@@ -62,6 +70,20 @@ class LoadedTarget:
     notes: list[str] = field(default_factory=list)
     error: Optional[TargetError] = None
     traceback: Optional[str] = None
+    tally: Optional["FileTally"] = None  # shared by the models discovered in one file
+
+
+@dataclass
+class FileTally:
+    """What discovery found in one file and what checking made of it: a file whose
+    discovered classes all turn out not to be models (no parameters, no forward) offers
+    nothing, an error unless the file was met in a directory search."""
+
+    path: str
+    remaining: int
+    in_directory: bool = False
+    checked: int = 0
+    not_models: list[str] = field(default_factory=list)
 
 
 
@@ -83,15 +105,19 @@ def parse_target(spec: str) -> tuple[str, Optional[str]]:
     return spec, None
 
 
-def load_targets(spec: str, inputs: Any = None) -> list[LoadedTarget]:
+def load_targets(spec: str, inputs: Any = None, *, run_all: bool = False,
+                 timeout: Optional[float] = None) -> list[LoadedTarget]:
     """Import `spec`'s file and return the models it names or offers, with their inputs.
 
     Args:
         spec: `path.py`, `path.py:NAME`, or a directory (every `*.py` below it that
             offers a model; files that offer none, tests, `conftest.py`, `setup.py` and
-            names starting with `_` or `.` are skipped).
+            names starting with `_` or `.` are skipped). Notebooks (`.ipynb`) count too.
         inputs: the `--input` values (shape strings, shapes or tensors), which override
             whatever the file declares; None to use the file's own or a default.
+        run_all: run the whole file (`--exec`); by default only its definitions run
+            (imports, functions, classes, assignments; see `load.toplevel`).
+        timeout: seconds the import may take (None: no limit).
 
     Returns:
         One `LoadedTarget` per model, in source order; a failure is a single target with
@@ -109,8 +135,13 @@ def load_targets(spec: str, inputs: Any = None) -> list[LoadedTarget]:
         except InputSpecError as exc:
             return [LoadedTarget(spec, path, attr, error=TargetError("input", str(exc)))]
     if os.path.isdir(path) and attr is None:
-        return _load_directory(path, given_inputs)
-    module_or_failure = _import_target_file(spec, path)
+        return _load_directory(path, given_inputs, run_all, timeout)
+    for claim in FRONT_ENDS:
+        claimed = claim(spec, path, attr, given_inputs)
+        if claimed is not None:
+            return claimed
+    notes: list[str] = []
+    module_or_failure = _import_target_file(spec, path, run_all, timeout, notes)
     if isinstance(module_or_failure, LoadedTarget):
         return [module_or_failure]
     module = module_or_failure
@@ -121,20 +152,30 @@ def load_targets(spec: str, inputs: Any = None) -> list[LoadedTarget]:
         targets = discover(module, path, definitions)
         if not targets:
             return [_no_model_found(module, path, definitions)]
+    note = skipped_note(_skipped.get(os.path.realpath(path), []),
+                        notebook_place(path) if is_notebook(path) else None)
+    notes += [note] if note else []
+    tally = FileTally(path, len(targets)) if attr is None else None
     for target in targets:
+        target.notes[:0] = notes
+        target.tally = tally
         if target.error is None:
             _resolve_declared_inputs(target, module, definitions, given_inputs)
     return targets
 
 
-def _load_directory(directory: str, inputs: Any) -> list[LoadedTarget]:
+def _load_directory(directory: str, inputs: Any, run_all: bool = False,
+                    timeout: Optional[float] = None) -> list[LoadedTarget]:
     files = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         files += [os.path.join(root, n) for n in sorted(names) if _model_file_name(n)]
     targets: list[LoadedTarget] = []
     for file in files:
-        found = load_targets(file, inputs)
+        found = load_targets(file, inputs, run_all=run_all, timeout=timeout)
+        for target in found:
+            if target.tally is not None:
+                target.tally.in_directory = True
         # In a directory, a file without models is a helper, not a mistake.
         if not (len(found) == 1 and found[0].nothing_found):
             targets += found
@@ -145,12 +186,15 @@ def _load_directory(directory: str, inputs: Any) -> list[LoadedTarget]:
 
 
 def _model_file_name(name: str) -> bool:
-    """Python files a directory search imports: not private, not tests or build scripts."""
-    return (name.endswith(".py") and not name.startswith(("_", ".", "test_"))
+    """Python files (and notebooks) a directory search imports: not private, not tests or
+    build scripts."""
+    return (name.endswith((".py", ".ipynb")) and not name.startswith(("_", ".", "test_"))
             and not name.endswith("_test.py") and name not in ("conftest.py", "setup.py"))
 
 
-def _import_target_file(spec: str, path: str) -> Union[types.ModuleType, LoadedTarget]:
+def _import_target_file(spec: str, path: str, run_all: bool = False,
+                        timeout: Optional[float] = None,
+                        notes: Optional[list[str]] = None) -> Union[types.ModuleType, LoadedTarget]:
     if not os.path.exists(path):
         return LoadedTarget(spec, path, error=TargetError(
             "load", f"no such file: {path}"))
@@ -158,25 +202,36 @@ def _import_target_file(spec: str, path: str) -> Union[types.ModuleType, LoadedT
         return LoadedTarget(spec, path, error=TargetError(
             "load", f"{path} is a directory; name a Python file (path.py or path.py:NAME)"))
     try:
-        return import_file(path)
+        with user_environment(path, notes), time_limit(timeout):
+            return import_file(path, run_all=run_all)
+    except (NotPythonSource, NotebookError) as exc:
+        message = str(exc).replace(os.path.realpath(path), path)
+        return LoadedTarget(spec, path, error=TargetError("load", message, Location(path, 1)))
     except BaseException as exc:  # the user's module-level code may raise anything
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) and not raised_by_user(exc):
             raise
+        why = explain(exc)
         message = f"importing {path} failed: {describe_exception(exc)}"
+        if why:
+            message = f"importing {path} failed: {why}"
+        location = getattr(exc, "location", None) if isinstance(exc, TargetTimeout) else None
         return LoadedTarget(spec, path, error=TargetError(
-            "load", message, exception_location(exc, path)), traceback=format_traceback(exc))
+            "load", message, location or exception_location(exc, path)),
+            traceback=format_traceback(exc))
 
 
-_imported: dict[tuple[str, int, int], types.ModuleType] = {}
+_imported: dict[tuple[str, int, int, bool], types.ModuleType] = {}
+_skipped: dict[str, list] = {}  # real path -> the top-level code its last import skipped
 
 
-def import_file(path: str) -> types.ModuleType:
+def import_file(path: str, run_all: bool = False) -> types.ModuleType:
     """Import the Python file at `path` as a fresh module and return it.
 
     The file's directory goes first on `sys.path` (as when it is run as a script). A file
     inside a package (a directory with `__init__.py`) is imported under its dotted name, so
     its relative imports work; any other file under a unique name `shapecheck_user_<stem>_<hash>`.
-    A file is imported once per process unless it changed.
+    A file is imported once per process unless it changed. Only the file's definitions run
+    unless `run_all` (see `load.toplevel`); a notebook runs its code cells.
 
     Example:
         >>> import_file("models/resnet.py").__name__  # doctest: +SKIP
@@ -184,12 +239,14 @@ def import_file(path: str) -> types.ModuleType:
     """
     real = os.path.realpath(path)
     stat = os.stat(real)
-    key = (real, stat.st_mtime_ns, stat.st_size)
+    key = (real, stat.st_mtime_ns, stat.st_size, run_all)
     if key in _imported:
         return _imported[key]
     directory = os.path.dirname(real)
     _prepend_sys_path(directory)
-    module = _import_in_package(real) or _import_standalone(real)
+    loader = UserFileLoader(real, run_all)
+    module = _import_in_package(real, loader) or _import_standalone(real, loader)
+    _skipped[real] = loader.skipped
     _imported[key] = module
     return module
 
@@ -199,7 +256,7 @@ def _prepend_sys_path(directory: str) -> None:
         sys.path.insert(0, directory)
 
 
-def _import_in_package(real: str) -> Optional[types.ModuleType]:
+def _import_in_package(real: str, loader: UserFileLoader) -> Optional[types.ModuleType]:
     """Import a file that lives in a package under its dotted name; None if it does not."""
     parts = [os.path.splitext(os.path.basename(real))[0]]
     directory = os.path.dirname(real)
@@ -213,11 +270,8 @@ def _import_in_package(real: str) -> Optional[types.ModuleType]:
     if existing is not None and not _same_dir(existing, os.path.join(directory, parts[0])):
         return None  # another package of that name is imported already: stay out of its way
     _prepend_sys_path(directory)
-    if dotted in sys.modules:
-        module = importlib.reload(sys.modules[dotted])
-    else:
-        module = importlib.import_module(dotted)
-    return module if os.path.realpath(getattr(module, "__file__", "")) == real else None
+    importlib.import_module(dotted.rpartition(".")[0])  # the package's __init__ runs whole
+    return _execute(dotted, real, loader)
 
 
 def _same_dir(package: types.ModuleType, directory: str) -> bool:
@@ -225,20 +279,30 @@ def _same_dir(package: types.ModuleType, directory: str) -> bool:
     return any(os.path.realpath(p) == os.path.realpath(directory) for p in paths)
 
 
-def _import_standalone(real: str) -> types.ModuleType:
+def _import_standalone(real: str, loader: UserFileLoader) -> types.ModuleType:
     stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(real))[0])
     digest = hashlib.sha1(real.encode()).hexdigest()[:8]
-    name = f"shapecheck_user_{stem}_{digest}"
-    loader = importlib.machinery.SourceFileLoader(name, real)
+    return _execute(f"shapecheck_user_{stem}_{digest}", real, loader)
+
+
+def _execute(name: str, real: str, loader: UserFileLoader) -> types.ModuleType:
+    """Run the file as module `name` (registered in sys.modules while and after it runs)."""
     spec = importlib.util.spec_from_file_location(name, real, loader=loader)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
     module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(name)
     sys.modules[name] = module  # dataclasses, pickling and typing look modules up here
     try:
-        spec.loader.exec_module(module)
+        loader.exec_module(module)
     except BaseException:
-        sys.modules.pop(name, None)
+        if previous is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
         raise
+    package, _, child = name.rpartition(".")
+    if package and package in sys.modules:
+        setattr(sys.modules[package], child, module)
     return module
 
 
@@ -263,8 +327,7 @@ def top_level_definitions(path: str) -> dict[str, Definition]:
         'def'
     """
     try:
-        with open(path, "rb") as handle:
-            tree = ast.parse(handle.read(), filename=path)
+        tree = ast.parse(read_source(path), filename=path)
     except (OSError, SyntaxError, ValueError):
         return {}
     found: dict[str, Definition] = {}

@@ -40,6 +40,16 @@ def _has_schema(qualname: str) -> bool:
         return False
 
 
+def prepare_torchvision() -> None:
+    """Make `import torchvision` work on CPU torch (see the module docstring), without
+    importing it; nothing happens when torchvision is not installed.
+
+    >>> prepare_torchvision()
+    """
+    if importlib.util.find_spec("torchvision") is not None:
+        _define_torchvision_schemas()
+
+
 def import_torchvision() -> Optional[ModuleType]:
     """torchvision, importable on CPU torch, or None when it is not installed.
 

@@ -8,7 +8,8 @@ from typing import Optional
 import torch
 import torch.fx as fx
 import torch.nn as nn
-import torch.nn.functional as F
+
+from shapecheck.ops.families import family_of, family_of_call
 
 Shape = tuple[int, ...]
 _MATMULS = {torch.matmul, torch.bmm, torch.mm, torch.Tensor.matmul, torch.Tensor.bmm}
@@ -27,31 +28,27 @@ def node_macs(node: fx.Node, module: Optional[nn.Module], out: Optional[Shape],
               input_shapes: list[Optional[Shape]]) -> int:
     """Multiply-accumulates of one node for the propagated shapes (0 where not counted).
 
-    Convolutions: output elements x (in_channels / groups) x kernel area; linear layers and
-    matmuls: output elements x the contracted size.
+    Layers count as their family says (families.py: convolutions, linear layers, in module
+    or functional form); matmuls: output elements x the contracted size.
+
+    >>> gm = fx.symbolic_trace(nn.Sequential(nn.Linear(8, 4)))
+    >>> node = next(iter(gm.graph.find_nodes(op="call_module")))
+    >>> node_macs(node, gm.get_submodule("0"), (2, 4), [(2, 8)])
+    64
     """
     if out is None:
         return 0
-    elements = math.prod(out)
-    if isinstance(module, nn.modules.conv._ConvNd):
-        per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
-        if isinstance(module, nn.modules.conv._ConvTransposeNd):
-            first = input_shapes[0] if input_shapes else None
-            return math.prod(first) * module.out_channels // module.groups * math.prod(
-                module.kernel_size) if first else 0
-        return elements * per_output
-    if isinstance(module, nn.Linear):
-        return elements * module.in_features
+    family = family_of(module)
+    if family is not None and family.macs is not None:
+        return family.macs(module, out, input_shapes)
     if node.op in ("call_function", "call_method"):
         target = node.target
-        if target in (F.linear,) and len(input_shapes) > 1 and input_shapes[1]:
-            return elements * input_shapes[1][-1]
+        called = family_of_call(target)
+        if called is not None and called.call_macs is not None:
+            return called.call_macs(out, input_shapes)
         if (target in _MATMULS or target == "matmul" or getattr(target, "__name__", "") == "matmul") \
                 and input_shapes and input_shapes[0]:
-            return elements * input_shapes[0][-1]
-        if target in (F.conv1d, F.conv2d, F.conv3d) and len(input_shapes) > 1 and input_shapes[1]:
-            weight = input_shapes[1]
-            return elements * math.prod(weight[1:])
+            return math.prod(out) * input_shapes[0][-1]
     return 0
 
 

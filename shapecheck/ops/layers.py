@@ -7,47 +7,26 @@ channel count it was built for, so that everything after it is still analysed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import torch
 import torch.nn as nn
 
+from shapecheck.ops.families import family_of
+from shapecheck.ops.widths import Expectation
 
-@dataclass(frozen=True)
-class Expectation:
-    """The layer wants `size` at dimension `dim` of its first input (`what` names it)."""
-
-    dim: int
-    size: int
-    what: str  # "channels" | "features"
-
-
-_CHANNEL_LAYERS = (nn.modules.conv._ConvNd, nn.modules.batchnorm._NormBase, nn.GroupNorm)
+__all__ = ["Expectation", "expectation", "first_tensor", "mismatch", "corrected_input",
+           "run_with_corrected_input"]
 
 
 def expectation(module: nn.Module, x: torch.Tensor) -> Optional[Expectation]:
-    """The input dimension `module` was built for, if it is a conv, norm or linear layer.
+    """The input dimension `module` was built for, if its family (families.py) has one.
 
     >>> expectation(nn.Conv2d(3, 8, 3), torch.empty(1, 3, 8, 8, device="meta"))
     Expectation(dim=1, size=3, what='channels')
     """
-    if isinstance(module, nn.modules.conv._ConvNd):
-        # an unbatched conv input has its channels first
-        dims = len(getattr(module, "kernel_size", ())) or 1
-        dim = 0 if x.dim() == dims + 1 else 1
-        return Expectation(dim, module.in_channels, "channels")
-    if isinstance(module, nn.modules.batchnorm._NormBase):
-        if module.num_features is None:
-            return None
-        return Expectation(1 if x.dim() > 1 else 0, module.num_features, "channels")
-    if isinstance(module, nn.GroupNorm):
-        return Expectation(1 if x.dim() > 1 else 0, module.num_channels, "channels")
-    if isinstance(module, nn.Linear) and not isinstance(module, nn.LazyLinear):
-        return Expectation(x.dim() - 1, module.in_features, "features")
-    if isinstance(module, nn.LayerNorm) and len(module.normalized_shape) == 1:
-        return Expectation(x.dim() - 1, module.normalized_shape[0], "features")
-    return None
+    family = family_of(module)
+    return family.expects(module, x) if family is not None and family.expects else None
 
 
 def first_tensor(values) -> Optional[torch.Tensor]:

@@ -82,6 +82,43 @@ def has_lazy_modules(model: nn.Module) -> bool:
         _is_lazy(b) for b in model.buffers())
 
 
+_DEVICE_MOVES = frozenset({"cuda", "cpu", "pin_memory", "mps", "xpu"})
+
+
+def meta_device_call(name: str, args: tuple, kwargs: dict) -> tuple[str, tuple, dict]:
+    """A call with its device moves kept on meta: `.to("cuda")`, `.cuda()`, `.cpu()` and
+    `device=` arguments are shape-neutral, and on a machine without that device they
+    must not fail. Returns the (method) name, args and kwargs to call instead.
+
+    Example:
+        >>> x = torch.empty(2, 3, device="meta")
+        >>> name, args, kwargs = meta_device_call("to", (x, "cuda", torch.float16), {})
+        >>> getattr(x, name)(*args[1:], **kwargs).device.type, args[2]
+        ('meta', torch.float16)
+        >>> meta_device_call("cuda", (x,), {"non_blocking": True})[0::2]
+        ('to', {'device': 'meta'})
+    """
+    if name in _DEVICE_MOVES and args and isinstance(args[0], torch.Tensor):
+        return "to", args[:1], {"device": "meta"}
+    if "device" in kwargs and kwargs["device"] is not None:
+        kwargs = {**kwargs, "device": "meta"}
+    if name == "to":
+        args = tuple("meta" if index and _is_device(a) else a for index, a in enumerate(args))
+    return name, args, kwargs
+
+
+def _is_device(value) -> bool:
+    if isinstance(value, torch.device):
+        return True
+    if isinstance(value, str):
+        try:
+            torch.device(value)
+            return True
+        except (RuntimeError, ValueError):
+            return False
+    return False
+
+
 class _SkipInitOnMeta(TorchFunctionMode):
     """Weight initialisation on meta tensors computes nothing anyone reads, yet each call
     runs a meta kernel (the first one imports torch's meta registrations and torch._dynamo,
@@ -111,18 +148,64 @@ def skip_init_on_meta() -> Iterator[None]:
 def materialise_lazy(model: nn.Module, tensors: list[torch.Tensor]) -> Optional[str]:
     """Give `nn.Lazy*` layers their sizes by one call on the weights' device; a note, or None.
 
+    The call tolerates failures as propagation does: a failing add goes on with its newer
+    operand (the main branch, in `x + f(x)` and `y += x` alike) and any other failing
+    operation with its first tensor argument, so that the lazy layers after a bug are
+    initialised too and a buggy model gets its findings, not a crash.
+
     Example:
         >>> materialise_lazy(nn.LazyLinear(2), [torch.empty(3, 4)])
         'lazy layers were initialised by one call on the example input'
+        >>> class Bad(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.a, self.b = nn.LazyLinear(6), nn.LazyLinear(2)
+        ...     def forward(self, x):
+        ...         return self.b(self.a(x) + x)
+        >>> bad = Bad()
+        >>> materialise_lazy(bad, [torch.empty(3, 4)]), tuple(bad.b.weight.shape)
+        ('lazy layers were initialised by one call on the example input', (2, 6))
     """
     if not has_lazy_modules(model):
         return None
     device = next(iter(model.parameters())).device
     args = [torch.zeros(t.shape, dtype=t.dtype, device=device) for t in tensors]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _TolerantCall(args):
             model(*args)
-        return "lazy layers were initialised by one call on the example input"
-    except Exception as exc:  # a bug after the lazy layers: tracing still sees what it can
+    except Exception as exc:  # what no stand-in could rescue: tracing still sees what it can
         lines = str(exc).strip().splitlines()
         return f"lazy layers could not all be initialised: {lines[0] if lines else type(exc).__name__}"
+    if has_lazy_modules(model):
+        return "lazy layers could not all be initialised: some were never called"
+    return "lazy layers were initialised by one call on the example input"
+
+
+_ADD_NAMES = frozenset({"add", "add_", "__add__", "__iadd__", "__radd__"})
+
+
+class _TolerantCall(TorchFunctionMode):
+    """Records the order in which tensors are made; a failing operation returns a stand-in."""
+
+    def __init__(self, inputs: list[torch.Tensor]):
+        super().__init__()
+        self.order: dict[int, int] = {id(t): 0 for t in inputs}
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        try:
+            value = func(*args, **kwargs)
+        except Exception:
+            tensors = [a for a in list(args) + list(kwargs.values())
+                       if isinstance(a, torch.Tensor)]
+            if not tensors:
+                raise
+            if getattr(func, "__name__", "") in _ADD_NAMES and len(tensors) >= 2:
+                value = max(tensors[:2], key=lambda t: self.order.get(id(t), -1))
+            else:
+                value = tensors[0]
+        if isinstance(value, torch.Tensor):
+            self.count += 1
+            self.order.setdefault(id(value), self.count)
+        return value

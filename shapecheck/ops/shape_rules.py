@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from shapecheck.ops.families import family_types
 from shapecheck.ops.layers import mismatch
 
 Shape = tuple[int, ...]
@@ -28,8 +29,7 @@ _SHAPE_PRESERVING_MODULES = (
     nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid,
     nn.LeakyReLU, nn.ELU, nn.Mish, nn.PReLU, nn.Identity, nn.Dropout, nn.Dropout1d,
     nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.modules.batchnorm._BatchNorm,
-    nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm, nn.LocalResponseNorm,
-    nn.Softmax)
+    nn.LocalResponseNorm, nn.Softmax) + family_types("norm")
 _SHAPE_PRESERVING_CALLS = {torch.relu, F.relu, torch.sigmoid, F.sigmoid, torch.tanh, F.gelu,
                            F.silu, F.hardswish, F.dropout, torch.relu_, F.relu6, F.leaky_relu}
 # dtype-preserving only: .float()/.to() change the dtype, which later ops check
@@ -204,7 +204,7 @@ def module_rule(module: nn.Module, args: tuple, kwargs: dict) -> Any:
             x, want = found
             raise RuntimeError(f"{type(module).__name__} expected {want.size} {want.what} at "
                                f"dim {want.dim}, got input of shape {tuple(x.shape)}")
-        if isinstance(module, nn.LayerNorm) and tuple(x.shape[-len(
+        if isinstance(module, (nn.LayerNorm, nn.RMSNorm)) and tuple(x.shape[-len(
                 module.normalized_shape):]) != tuple(module.normalized_shape):
             return NO_RULE
         inplace = getattr(module, "inplace", False)

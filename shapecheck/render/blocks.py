@@ -23,7 +23,7 @@ import networkx as nx
 
 from shapecheck.render.detail import layers_level, ops_level
 from shapecheck.render.folding import find_runs, fold_blocks, run_tooltip
-from shapecheck.render.labels import chain_text, class_name
+from shapecheck.render.labels import chain_text
 from shapecheck.render.nodes import node_graph
 from shapecheck.render.structure import (BlockView, Structure, finding_text, read_structure,
                                          shape_text, stage_cluster)
@@ -149,7 +149,7 @@ def _blocks_level(report: Report, structure: Structure, ir: nx.DiGraph,
 def _group_block(report: Report, structure: Structure, groups: _Groups, view: BlockView,
                  run: list[BlockView], stage: str | None) -> None:
     """Main branch box (or ×N box), shortcut box, add circle and glue of one block."""
-    cls = class_name(report, view.module)
+    cls = view.module_type
     shapes = f"{shape_text(view.input_shape)} -> {shape_text(view.output_shape)}"
     # an outer block around inner ones draws only its own nodes: the inner blocks draw theirs
     main = [n for n in view.main if structure.owner.get(n) == view.index]

@@ -14,7 +14,6 @@ from typing import Any
 import networkx as nx
 
 from shapecheck.render.folding import find_runs, fold_blocks, run_tooltip
-from shapecheck.render.labels import class_name
 from shapecheck.render.structure import (BlockView, Structure, cluster_id, inside_module,
                                          shape_text, stage_cluster)
 from shapecheck.render.transforms import bypass, fold_parallel, fuse_chains
@@ -100,7 +99,7 @@ def _block_label(report: Report, view: BlockView, run: list[BlockView]) -> str:
     if len(run) > 1:
         name = f"{run[0].name} … {run[-1].name} (×{len(run)} identical)"
     shapes = f"{shape_text(view.input_shape)} -> {shape_text(view.output_shape)}"
-    parts = (name, class_name(report, view.module), shapes, view.shortcut_kind.replace("_", " "))
+    parts = (name, view.module_type, shapes, view.shortcut_kind.replace("_", " "))
     return " · ".join(p for p in parts if p)
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 import networkx as nx
 
-from shapecheck.render.labels import node_label, node_module
+from shapecheck.render.labels import node_label
 from shapecheck.render.structure import BlockView, Structure, finding_text, shape_text
 from shapecheck.report import Finding, Fix, NodeInfo, Report
 
@@ -36,7 +36,7 @@ def node_graph(report: Report, structure: Structure) -> nx.DiGraph:
         error = any(f.is_error for f in findings) or bool(info.error)
         graph.add_node(
             name, kind=_node_kind(report, info, structure.role.get(name, "glue")),
-            title=node_label(report, info), lines=[], notes=[finding_text(f) for f in findings],
+            title=node_label(info), lines=[], notes=[finding_text(f) for f in findings],
             error=error, warning=bool(findings) and not error,
             tensor=info.shape is not None or bool(info.shapes),
             tooltip=_tooltip(info, findings), cluster=None)
@@ -55,7 +55,7 @@ def _node_kind(report: Report, info: NodeInfo, role: str) -> str:
         return role
     if info.op == "get_attr":
         return "param"
-    is_layer = info.op == "call_module" or info.params or node_module(report, info) is not None
+    is_layer = info.op == "call_module" or info.params or info.layer_type is not None
     return "layer" if is_layer else "op"
 
 

@@ -8,6 +8,9 @@ nothing is traced or propagated again.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -17,10 +20,11 @@ from shapecheck.report import Block, Finding, NodeInfo, Report, ResidualAdd, Sha
 
 @dataclass
 class BlockView:
-    """One residual block as the renderer sees it (merged from `Block` and `ResidualAdd`).
+    """One residual block as the renderer sees it (read from its `Block`).
 
     `main`, `shortcut` and `glue` hold node names; `glue` are the nodes after the add that
     belong to no block, up to the next block (the ReLU after `out += identity`).
+    `module_type` is the block module's class ("BasicBlock"), None for a container.
     """
 
     index: int
@@ -38,6 +42,7 @@ class BlockView:
     block: Optional[Block] = None
     stage: Optional[str] = None
     glue: tuple[str, ...] = ()
+    module_type: Optional[str] = None
 
     @property
     def nodes(self) -> frozenset[str]:
@@ -72,35 +77,25 @@ def cluster_id(prefix: str, name: str) -> str:
     return f"cluster_{prefix}_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
-def _view(report: Report, block: Optional[Block], residual: Optional[ResidualAdd]) -> BlockView:
-    """One BlockView from a Block, its ResidualAdd, or both (either may be missing)."""
-    source = block if block is not None else residual
-    assert source is not None
-    add = block.add if block is not None else residual.node  # type: ignore[union-attr]
-    fork = source.fork
-    shortcut = set(residual.shortcut_branch) if residual else set()
-    main = set(residual.main_branch) if residual else set()
+def _view(report: Report, block: Block) -> BlockView:
+    """The BlockView of one Block (shapes it lacks are read from the nodes)."""
+    add, fork = block.add, block.fork
+    shortcut = set(block.shortcut_branch)
     # nodes the Block lists beyond both branches are treated as main-branch work
-    main |= set(block.nodes if block else ()) - shortcut
+    main = set(block.main_branch) | (set(block.nodes) - shortcut)
     nodes = report.nodes
-    output = ((block.output_shape if block else None)
-              or (residual.output_shape if residual else None) or _shape(nodes, add))
     return BlockView(
-        index=0, name=source.module or add, module=source.module, add=add, fork=fork,
+        index=0, name=block.module or add, module=block.module, add=add, fork=fork,
         main=frozenset(n for n in main - {add, fork} if n in nodes),
         shortcut=frozenset(n for n in shortcut - {add, fork} if n in nodes),
-        input_shape=(block.input_shape if block else None) or _shape(nodes, fork),
-        output_shape=output, shortcut_kind=source.shortcut, ok=source.ok,
-        residual=residual, block=block)
+        input_shape=block.input_shape or _shape(nodes, fork),
+        output_shape=block.output_shape or _shape(nodes, add), shortcut_kind=block.shortcut,
+        ok=block.ok, residual=block.residual_add, block=block, module_type=block.module_type)
 
 
 def _views(report: Report, order: dict[str, int]) -> list[BlockView]:
     """Every block in graph order (of its add), numbered from 0."""
-    residuals = {r.node: r for r in report.residual_adds}
-    views = [_view(report, b, residuals.get(b.add)) for b in report.blocks if b.add in order]
-    with_block = {b.add for b in report.blocks}
-    views += [_view(report, None, r) for r in report.residual_adds
-              if r.node not in with_block and r.node in order]
+    views = [_view(report, b) for b in report.blocks if b.add in order]
     views.sort(key=lambda v: order[v.add])
     for i, view in enumerate(views):
         view.index = i
@@ -194,6 +189,10 @@ def read_structure(report: Report) -> Structure:
     first = min(block_positions, default=len(order))
     add_positions = [(order[v.add], v.index) for v in views]
     last = max((p for p, _ in add_positions), default=-1)
+    # the latest block whose add comes before a position, by bisection (linear overall)
+    add_positions.sort()
+    sorted_positions = [p for p, _ in add_positions]
+    latest = list(itertools.accumulate((i for _, i in add_positions), max))
     glue: dict[int, list[str]] = {}
     for name, info in report.nodes.items():
         if info.op == "placeholder":
@@ -207,7 +206,8 @@ def read_structure(report: Report) -> Structure:
         elif order[name] > last:
             role[name] = "head"
         else:
-            before = max((i for p, i in add_positions if p < order[name]), default=None)
+            count = bisect.bisect_left(sorted_positions, order[name])
+            before = latest[count - 1] if count else None
             if before is None:  # beside the first block, before its add: drawn with the stem
                 role[name] = "stem"
                 continue

@@ -40,6 +40,8 @@ REPORTERS: dict[str, Reporter] = {r.name: r for r in (
              "SARIF 2.1.0 for GitHub code scanning"),
     Reporter("github", "shapecheck.reporters.github", "render_github",
              "GitHub Actions annotations"),
+    Reporter("html", "shapecheck.reporters.html", "render_html",
+             "one self-contained page: graph, findings, fixes, per-block panel"),
 )}
 FORMATS = tuple(REPORTERS)
 

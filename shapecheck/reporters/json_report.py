@@ -1,6 +1,8 @@
 """`--format json`: the contract document, one per run, and nothing else on standard output.
 
     {"shapecheck": "0.1.0", "results": [report.to_json(), ...]}
+
+`reports_from_json` reads such a document back into Reports.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ def json_document(reports: Sequence[Report],
             result["error"]["traceback"] = trace
         results.append(result)
     return {"shapecheck": __version__, "results": results}
+
+
+def reports_from_json(document: Mapping[str, Any]) -> list[Report]:
+    """The Reports of a `json_document` (or `--format json` output, parsed), read back with
+    `Report.from_json`: every field but the live model and graph modules.
+
+    Example:
+        >>> doc = json_document([Report("m.py:build", input_shapes=[(1, 3, 8, 8)])])
+        >>> reports_from_json(json.loads(json.dumps(doc)))[0].input_shapes
+        [(1, 3, 8, 8)]
+    """
+    return [Report.from_json(result) for result in document["results"]]
 
 
 # A list of numbers spread over lines by indent=2; raw newlines never occur inside JSON

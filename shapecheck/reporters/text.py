@@ -25,41 +25,62 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shapecheck import i18n
 from shapecheck.reporters.confirmation import confirmation_lines
+from shapecheck.reporters.sizes_text import size_lines
 from shapecheck.report import Finding, Report, TargetError, format_shape
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "ok": "ok", "fail": "FAIL", "error_target": "ERROR",
-        "adds": "residual adds {ok}/{total} ok", "no_adds": "no residual adds",
-        "params": "params", "main": "main branch", "shortcut": "shortcut", "vs": "vs",
-        "in": "in", "top": "the top-level module", "because": "because",
-        "fix": "fix", "verified": "verified", "unverified": "not verified",
-        "note": "note", "could_not": "could not be analysed",
-        "summary_clean": "no errors in {n} {models}",
-        "summary_errors": "{e} {errors} in {m} of {n} {models}",
-        "warnings": "{w} {warning_word}", "failed": "{f} {models_f} could not be analysed",
-        "model": "model", "models": "models", "error": "error", "errors": "errors",
-        "warning": "warning", "warnings_word": "warnings", "nothing": "no models checked",
-        "block": "block", "in_out": "in -> out", "kind": "shortcut", "macs": "MACs",
-        "node": "node", "op": "op", "module": "module", "shape": "shape", "line": "line",
-    },
-    "zh": {
-        "ok": "通过", "fail": "失败", "error_target": "错误",
-        "adds": "残差相加 {ok}/{total} 通过", "no_adds": "无残差相加",
-        "params": "参数", "main": "主分支", "shortcut": "捷径", "vs": "对",
-        "in": "位于", "top": "顶层模块", "because": "原因",
-        "fix": "修复", "verified": "已验证", "unverified": "未验证",
-        "note": "注", "could_not": "无法分析",
-        "summary_clean": "{n} 个模型均无错误",
-        "summary_errors": "{n} 个模型中有 {m} 个出错，共 {e} 个错误",
-        "warnings": "{w} 个警告", "failed": "{f} 个模型无法分析",
-        "model": "", "models": "", "error": "", "errors": "",
-        "warning": "", "warnings_word": "", "nothing": "未检查任何模型",
-        "block": "残差块", "in_out": "输入 -> 输出", "kind": "捷径", "macs": "乘加",
-        "node": "节点", "op": "操作", "module": "模块", "shape": "形状", "line": "行",
-    },
+# The report's own words (finding messages come from messages.py).
+LABELS: dict[str, i18n.Text] = {
+    "ok": i18n.Text("ok", "通过"),
+    "fail": i18n.Text("FAIL", "失败"),
+    "error_target": i18n.Text("ERROR", "错误"),
+    "adds": i18n.Text("residual adds {ok}/{total} ok", "残差相加 {ok}/{total} 通过"),
+    "no_adds": i18n.Text("no residual adds", "无残差相加"),
+    "params": i18n.Text("params", "参数"),
+    "main": i18n.Text("main branch", "主分支"),
+    "shortcut": i18n.Text("shortcut", "捷径"),
+    "vs": i18n.Text("vs", "对"),
+    "in": i18n.Text("in", "位于"),
+    "top": i18n.Text("the top-level module", "顶层模块"),
+    "because": i18n.Text("because", "原因"),
+    "fix": i18n.Text("fix", "修复"),
+    "verified": i18n.Text("verified", "已验证"),
+    "unverified": i18n.Text("not verified", "未验证"),
+    "note": i18n.Text("note", "注"),
+    "could_not": i18n.Text("could not be analysed", "无法分析"),
+    "summary_clean": i18n.Text("no errors in {n} {models}", "{n} 个模型均无错误"),
+    "summary_errors": i18n.Text("{e} {errors} in {m} of {n} {models}",
+                                "{n} 个模型中有 {m} 个出错，共 {e} 个错误"),
+    "warnings": i18n.Text("{w} {warning_word}", "{w} 个警告"),
+    "failed": i18n.Text("{f} {models_f} could not be analysed", "{f} 个模型无法分析"),
+    "model": i18n.Text("model", ""),
+    "models": i18n.Text("models", ""),
+    "error": i18n.Text("error", ""),
+    "errors": i18n.Text("errors", ""),
+    "warning": i18n.Text("warning", ""),
+    "warnings_word": i18n.Text("warnings", ""),
+    "nothing": i18n.Text("no models checked", "未检查任何模型"),
+    "block": i18n.Text("block", "残差块"),
+    "in_out": i18n.Text("in -> out", "输入 -> 输出"),
+    "kind": i18n.Text("shortcut", "捷径"),
+    "macs": i18n.Text("MACs", "乘加"),
+    "node": i18n.Text("node", "节点"),
+    "op": i18n.Text("op", "操作"),
+    "module": i18n.Text("module", "模块"),
+    "shape": i18n.Text("shape", "形状"),
+    "line": i18n.Text("line", "行"),
 }
+
+
+def labels_in(lang: str) -> dict[str, str]:
+    """The labels in one language.
+
+    >>> labels_in("zh")["fix"]
+    '修复'
+    """
+    return {key: label(lang) for key, label in LABELS.items()}
+
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -87,7 +108,7 @@ def render_text(reports: Sequence[Report], *, quiet: bool = False, verbose: int 
     console = Console(file=buffer, force_terminal=color, no_color=not color,
                       color_system="standard" if color else None, highlight=False,
                       emoji=False, width=width or (100 if color else 400), soft_wrap=True)
-    writer = _Writer(console, LABELS.get(lang, LABELS["en"]), color, quiet, verbose,
+    writer = _Writer(console, labels_in(lang), color, quiet, verbose,
                      tracebacks or {})
     for report in reports:
         writer.report(report)
@@ -103,7 +124,7 @@ class _Writer:
     def __init__(self, console: Console, labels: dict[str, str], color: bool, quiet: bool,
                  verbose: int, tracebacks: Mapping[str, str]):
         self.console = console
-        self.t = labels
+        self.labels = labels
         self.color = color
         self.quiet = quiet
         self.verbose = verbose
@@ -128,11 +149,12 @@ class _Writer:
         if not self.quiet:
             self.headline(report)
             for note in report.notes:
-                self.print((f"{self.t['note']}: ", "dim"), note, indent=2)
+                self.print((f"{self.labels['note']}: ", "dim"), note, indent=2)
         for finding in report.findings:
             self.finding(finding)
         if self.quiet:
             return
+        self.sizes(report)
         if report.confirm is not None:
             self.confirmation(report)
         if self.verbose >= 1 and report.blocks:
@@ -151,16 +173,16 @@ class _Writer:
         outputs = ", ".join(format_shape(s) for s in report.output_shapes) or "?"
         arrow = " → " if self.color else " -> "
         adds = report.residual_adds
-        adds_text = (self.t["adds"].format(ok=sum(a.ok for a in adds), total=len(adds))
-                     if adds else self.t["no_adds"])
+        adds_text = (self.labels["adds"].format(ok=sum(a.ok for a in adds), total=len(adds))
+                     if adds else self.labels["no_adds"])
         seconds = report.timings.get("total", 0.0) + report.timings.get("build", 0.0)
         self.print(mark, (report.target, "bold"), "  ", inputs, arrow, outputs, "  ",
                    (adds_text, "red" if errors else "green"), "  ",
-                   f"{self.t['params']} {human_count(report.parameters)}", "  ",
+                   f"{self.labels['params']} {human_count(report.parameters)}", "  ",
                    (report.tracer or "?", "cyan"), "  ", (f"{seconds:.2f} s", "dim"))
 
     def finding(self, finding: Finding) -> None:
-        t = self.t
+        t = self.labels
         self.console.print()
         where = str(finding.location) if finding.location else "?"
         module = finding.module or t["top"]
@@ -181,25 +203,33 @@ class _Writer:
             self.print((f"{t['fix']} ", "green"),
                        (f"({status})", "green" if finding.fix.verified else "yellow"), ":",
                        indent=4)
-            self.print((finding.fix.code, "green"), indent=8)
+            for line in finding.fix.code.splitlines():  # a diff spans several lines
+                self.print((line, "green"), indent=8)
 
     def failure(self, report: Report) -> None:
         error: TargetError = report.error  # type: ignore[assignment]
         mark = ("✗ ", "bold red") if self.color else ("ERROR ", "")
         if not self.quiet:
-            self.print(mark, (report.target, "bold"), f"  ({self.t['could_not']})")
+            self.print(mark, (report.target, "bold"), f"  ({self.labels['could_not']})")
         where = f"{error.location}: " if error.location else f"{report.target}: "
         self.print((where, "bold"), ("error", "bold red"), f" [{error.kind}]: ", error.message,
                    indent=2)
         if error.location is not None and error.location.code:
             self.print((error.location.code, "dim"), indent=6)
         for note in report.notes if not self.quiet else ():
-            self.print((f"{self.t['note']}: ", "dim"), note, indent=2)
+            self.print((f"{self.labels['note']}: ", "dim"), note, indent=2)
         trace = self.tracebacks.get(report.target)
         if self.verbose and trace:
             for line in trace.rstrip().splitlines():
                 self.print((line, "dim"), indent=4)
         self.console.print()
+
+    def sizes(self, report: Report) -> None:
+        lines = size_lines(getattr(report, "sizes", None))
+        if lines:
+            self.console.print()
+        for line in lines:
+            self.print(line, indent=2)
 
     def confirmation(self, report: Report) -> None:
         lines = confirmation_lines(report.confirm)  # type: ignore[arg-type]
@@ -210,7 +240,7 @@ class _Writer:
     # ------------------------------------------------------------------ tables
 
     def block_table(self, report: Report) -> None:
-        t = self.t
+        t = self.labels
         table = self._table("#", t["block"], t["in_out"], t["kind"], "ok", t["params"],
                             t["macs"], numeric=(0, 5, 6))
         arrow = " → " if self.color else " -> "
@@ -225,7 +255,7 @@ class _Writer:
         self.console.print(table)
 
     def node_table(self, report: Report) -> None:
-        t = self.t
+        t = self.labels
         table = self._table(t["node"], t["op"], t["module"], t["shape"], t["line"])
         for info in report.nodes.values():
             shape = format_shape(info.shape) if info.error is None else f"! {info.error}"
@@ -248,7 +278,7 @@ class _Writer:
     # ------------------------------------------------------------------ the last line
 
     def summary(self, reports: Sequence[Report]) -> None:
-        self.print((summary_line(reports, self.t), "bold"))
+        self.print((summary_line(reports, self.labels), "bold"))
 
 
 def summary_line(reports: Sequence[Report], labels: Optional[dict[str, str]] = None) -> str:
@@ -259,7 +289,7 @@ def summary_line(reports: Sequence[Report], labels: Optional[dict[str, str]] = N
         >>> summary_line([Report("a"), Report("b")])
         'no errors in 2 models'
     """
-    t = labels or LABELS["en"]
+    t = labels or labels_in("en")
     if not reports:
         return t["nothing"]
     analysed = [r for r in reports if r.error is None]

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from shapecheck.exercises import describe as d
-from shapecheck.exercises.grading import Attempt
+from shapecheck.exercises.grading import Attempt, Problem
 from shapecheck.exercises.text import Text
 from shapecheck.report import Block, Report
 
@@ -41,12 +41,13 @@ def same_blocks_as_reference(attempt: Attempt) -> list[str]:
     want = [block_signature(b) for b in attempt.reference().report.blocks]
     mine = [block_signature(b) for b in attempt.report.blocks]
     if len(mine) != len(want):
-        return [BLOCK_COUNT(attempt.lang, mine=len(mine), want=len(want))]
+        return [Problem(BLOCK_COUNT(attempt.lang, mine=len(mine), want=len(want)), "blocks.count")]
     for (module, mine_in, mine_out), (_, want_in, want_out) in zip(mine, want):
         if (mine_in, mine_out) != (want_in, want_out):
-            return [BLOCK_DIFFERS(attempt.lang, module=d.module_name(module, attempt.lang),
-                                  mine_in=d.shape(mine_in), mine_out=d.shape(mine_out),
-                                  want_in=d.shape(want_in), want_out=d.shape(want_out))]
+            return [Problem(BLOCK_DIFFERS(attempt.lang, module=d.module_name(module, attempt.lang),
+                                          mine_in=d.shape(mine_in), mine_out=d.shape(mine_out),
+                                          want_in=d.shape(want_in), want_out=d.shape(want_out)),
+                            "blocks.shape", module=module, shapes=(mine_in, mine_out))]
     return []
 
 
@@ -54,7 +55,8 @@ def same_output_as_reference(attempt: Attempt) -> list[str]:
     want = attempt.reference().report.output_shapes
     mine = attempt.report.output_shapes
     if mine != want:
-        return [OUTPUT_SHAPE(attempt.lang, mine=d.shapes(mine), want=d.shapes(want))]
+        return [Problem(OUTPUT_SHAPE(attempt.lang, mine=d.shapes(mine), want=d.shapes(want)),
+                        "output.shape", shapes=tuple(mine))]
     return []
 
 
@@ -64,11 +66,12 @@ def shortcut_is(module: str, kind: str) -> Callable[[Attempt], list[str]]:
     def criterion(attempt: Attempt) -> list[str]:
         add = attempt.add(module)
         if add is None:
-            return [NO_BLOCK(attempt.lang, module=module)]
+            return [Problem(NO_BLOCK(attempt.lang, module=module), "add.missing", module=module)]
         if add.shortcut != kind:
-            return [SHORTCUT_KIND(attempt.lang, module=module,
-                                  mine=d.shortcut_kind(add.shortcut, attempt.lang),
-                                  want=d.shortcut_kind(kind, attempt.lang))]
+            return [Problem(SHORTCUT_KIND(attempt.lang, module=module,
+                                          mine=d.shortcut_kind(add.shortcut, attempt.lang),
+                                          want=d.shortcut_kind(kind, attempt.lang)),
+                            "shortcut.kind", module=module, shapes=add.shapes)]
         return []
 
     return criterion
@@ -84,13 +87,16 @@ def passes_at(input_shapes: Iterable[tuple[int, ...]]) -> Callable[[Attempt], li
             run = attempt.forward(inputs=[shape])
             first = d.first_error(report)
             if report.error is not None:
-                problems.append(SIZE_FAILS(attempt.lang, shape=d.shape(shape),
-                                           problem=report.error.message))
+                problem, module = report.error.message, None
             elif first is not None:
-                problems.append(SIZE_FAILS(attempt.lang, shape=d.shape(shape),
-                                           problem=d.finding_sentence(first, attempt.lang)))
+                problem, module = d.finding_sentence(first, attempt.lang), first.module
             elif not run.ok:
-                problems.append(SIZE_FAILS(attempt.lang, shape=d.shape(shape), problem=run.error))
+                problem, module = run.error, None
+            else:
+                continue
+            problems.append(Problem(SIZE_FAILS(attempt.lang, shape=d.shape(shape),
+                                               problem=problem),
+                                    "size.fails", module=module, shapes=(tuple(shape),)))
         return problems
 
     return criterion
@@ -138,14 +144,15 @@ def conv_groups_are(want: int, width: Optional[int] = None) -> Callable[[Attempt
     def criterion(attempt: Attempt) -> list[str]:
         convs = grouped_convs(attempt.report)
         if not convs:
-            return [NO_3X3(attempt.lang)]
+            return [Problem(NO_3X3(attempt.lang), "groups.no_conv")]
         problems = []
         for path, conv in convs:
             per_group = conv.in_channels // conv.groups
             if conv.groups != want or (width is not None and per_group != width):
                 of = GROUP_WIDTH(attempt.lang, width=width) if width is not None else ""
-                problems.append(GROUPS(attempt.lang, path=path, groups=conv.groups,
-                                       width=per_group, want=want, of=of))
+                problems.append(Problem(GROUPS(attempt.lang, path=path, groups=conv.groups,
+                                               width=per_group, want=want, of=of),
+                                        "groups", module=path))
         return problems
 
     return criterion

@@ -7,8 +7,9 @@ import torch
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt, answer_problem
-from shapecheck.exercises.items.common import (runtime_error_text, same_blocks_as_reference,
-                                               shortcut_is)
+from shapecheck.exercises.items.common import runtime_error_text, same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 CLAIM = "ADD_PADS_OR_BROADCASTS"
@@ -90,8 +91,8 @@ EXERCISE = Exercise(
     number=2,
     slug="keras-shortcut",
     title=Text("The Keras conv_shortcut=False question", "Keras 的 conv_shortcut=False 之问"),
-    source=Text("seed pages 000 and 002 (boot-camp homework): ResNeXt block() and stack()",
-                "种子页面 000 与 002（训练营作业）：ResNeXt 的 block() 与 stack()"),
+    source=Text("the 365-day deep-learning boot camp's J6/J7 ResNeXt homework and its two answer pages: ResNeXt block() and stack()",
+                "365天深度学习训练营 J6/J7 的 ResNeXt 作业及其两篇解答：ResNeXt 的 block() 与 stack()"),
     question=Text(
         en="In the seed's ResNeXt unit, with conv_shortcut=False the shortcut is the input "
            "itself, and the homework asks why x = Add()([x, shortcut]) raises no error. Page "
@@ -100,7 +101,7 @@ EXERCISE = Exercise(
            "seed's stack() does (keep the identity shortcut wherever it is correct), and set "
            "ADD_PADS_OR_BROADCASTS to True or False. Once solved, the explanation shows why "
            "stack() never fails, when conv_shortcut=False does fail, and what Add really does.",
-        zh="在种子代码的 ResNeXt 单元里，conv_shortcut=False 时捷径就是输入本身。作业问："
+        zh="在种子代码的 ResNeXt 单元里，conv_shortcut=False 时捷径（shortcut，原文也称“快捷连接”或“短路连接”）就是输入本身。作业问："
            "x = Add()([x, shortcut]) 为什么不报错？页面 000 说 Add 会自动补零或广播较小的张量，"
            "起始文件中的 stack_simplified() 就是照这个说法写的。请让网络像种子代码的 stack() "
            "那样工作（恒等捷径正确的地方要保留），并把 ADD_PADS_OR_BROADCASTS 设为 True 或 "
@@ -119,7 +120,10 @@ EXERCISE = Exercise(
              "用 stack(64, 64, 1, strides=2, groups=8) 构建 stack2，并设 "
              "ADD_PADS_OR_BROADCASTS = False。"),
     ),
-    criteria=(same_blocks_as_reference, shortcut_is("stack2.0", "projection"),
-              shortcut_is("stack2.1", "identity"), claim_criterion),
+    # stack2.0 gains its projection; every other layer and every other shortcut (the
+    # identities the seed got right included) stays as the starter has it
+    criteria=(same_blocks_as_reference, structure_kept({"stack2.0.shortcut*": None}),
+              shortcuts_as_reference(), plain_shortcuts(), constants_kept("INPUT_SHAPE"),
+              claim_criterion),
     explain=explain,
 )

@@ -7,7 +7,10 @@ from torch import nn
 import shapecheck
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
-from shapecheck.exercises.grading import Attempt, answer_problem
+from shapecheck.exercises.grading import Attempt, Problem, answer_problem, call_learner
+from shapecheck.exercises.items.common import same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 from shapecheck.report import Report
 
@@ -45,8 +48,31 @@ def adds_in(report: Report, stack: str) -> int:
 
 
 def count_criterion(attempt: Attempt) -> list[str]:
-    return [COUNT(attempt.lang, stack=s, mine=adds_in(attempt.report, s), want=REQUIRED)
+    return [Problem(COUNT(attempt.lang, stack=s, mine=adds_in(attempt.report, s), want=REQUIRED),
+                    "blocks.count", module=s)
             for s in STACKS if adds_in(attempt.report, s) != REQUIRED]
+
+
+STACK_SIZES = (1, 2, 3)
+STACK_BUILDS = Text("your stack(blocks={n}) builds {mine} residual blocks (shapecheck counts "
+                    "{mine} residual adds); stack(blocks=n) must build n",
+                    "你的 stack(blocks={n}) 构建了 {mine} 个残差块（shapecheck 数到 {mine} 处残差"
+                    "相加）；stack(blocks=n) 应当恰好构建 n 个")
+
+
+def stack_criterion(attempt: Attempt) -> list[Problem]:
+    """The learner's stack() itself builds `blocks` blocks, for several values: fixing the
+    count in build() (blocks - 1 at each call) leaves the seed's bug in stack()."""
+    problems = []
+    for n in STACK_SIZES:
+        model = call_learner(f"stack(16, 8, {n}, strides=1, groups=4)", attempt.module.stack,
+                             16, 8, n, strides=1, groups=4)
+        report = shapecheck.check(nn.Sequential(model), (1, 16, 8, 8), lang=attempt.lang)
+        if len(report.residual_adds) != n:
+            problems.append(Problem(STACK_BUILDS(attempt.lang, n=n,
+                                                 mine=len(report.residual_adds)),
+                                    "stack.count", module="stack"))
+    return problems
 
 
 def seed_stack_report(attempt: Attempt) -> Report:
@@ -80,17 +106,19 @@ EXERCISE = Exercise(
     number=3,
     slug="range-blocks",
     title=Text("range(blocks) builds blocks + 1 blocks", "range(blocks) 构建了 blocks + 1 个块"),
-    source=Text("seed pages 000 and 002: the Keras stack()",
-                "种子页面 000 与 002：Keras 的 stack()"),
+    source=Text("the 365-day deep-learning boot camp's J6/J7 ResNeXt homework and its two answer pages: the Keras stack()",
+                "365天深度学习训练营 J6/J7 的 ResNeXt 作业及其两篇解答：Keras 的 stack()"),
     question=Text(
         en="The starter is a small ResNeXt written with the seed's stack(). It is meant to "
            "have BLOCKS_PER_STACK = 2 residual blocks in each of its three stacks, six in all. "
            "Run shapecheck on it and count the residual adds per stack. Fix the network so "
-           "that every stack has exactly two blocks, and set SEED_STACK_BLOCKS_FOR_3 to the "
+           "that every stack has exactly two blocks by fixing stack() itself (stack(blocks=n) "
+           "must build n blocks; BLOCKS_PER_STACK stays 2), and set SEED_STACK_BLOCKS_FOR_3 to the "
            "number of blocks that the seed's stack() builds when called with blocks=3.",
         zh="起始文件是用种子代码的 stack() 写的一个小型 ResNeXt，本应在三个 stack 中各有 "
            "BLOCKS_PER_STACK = 2 个残差块，共 6 个。用 shapecheck 检查它，数一数每个 stack "
-           "里的残差相加。请修正网络，使每个 stack 恰好有两个块；并把 SEED_STACK_BLOCKS_FOR_3 "
+           "里的残差相加。请修正 stack() 本身（stack(blocks=n) 应当恰好构建 n 个块，"
+           "BLOCKS_PER_STACK 仍为 2），使每个 stack 恰好有两个块；并把 SEED_STACK_BLOCKS_FOR_3 "
            "设为种子代码的 stack() 在 blocks=3 时构建的块数。"),
     hints=(
         Text("shapecheck reports one residual add per block: compare the count per stack "
@@ -105,6 +133,10 @@ EXERCISE = Exercise(
              "在 stack() 中改为 range(blocks - 1)；按种子代码的写法，stack(blocks=3) 会构建 "
              "4 个块。"),
     ),
-    criteria=(count_criterion, answer_criterion),
+    # the last block of each stack goes; the rest, and the shortcut kinds, stay the starter's
+    criteria=(count_criterion, same_blocks_as_reference,
+              structure_kept({"stack?.2.*": None}), shortcuts_as_reference(), plain_shortcuts(),
+              constants_kept("BLOCKS_PER_STACK", "INPUT_SHAPE"), stack_criterion,
+              answer_criterion),
     explain=explain,
 )

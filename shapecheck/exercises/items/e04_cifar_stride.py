@@ -1,11 +1,13 @@
-"""Exercise 4: the CIFAR bottleneck's stride-2, equal-width identity shortcut (seed page 003)."""
+"""Exercise 4: the CIFAR bottleneck's stride-2, equal-width identity shortcut (the article 'ResNeXt and grouped convolution')."""
 
 from __future__ import annotations
 
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt
-from shapecheck.exercises.items.common import same_blocks_as_reference, shortcut_is
+from shapecheck.exercises.items.common import passes_at, same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 STRIDED = "stage_2.stage_2_bottleneck_0"
@@ -51,8 +53,8 @@ EXERCISE = Exercise(
     slug="cifar-stride",
     title=Text("CIFAR ResNeXt: a stride-2 block with an identity shortcut",
                "CIFAR ResNeXt：步幅为 2 却用恒等捷径的块"),
-    source=Text("seed page 003 (grouped convolution): ResNeXtBottleneck",
-                "种子页面 003（分组卷积）：ResNeXtBottleneck"),
+    source=Text("the article 'ResNeXt and grouped convolution': ResNeXtBottleneck",
+                "《ResNeXt与分组卷积》一文：ResNeXtBottleneck"),
     question=Text(
         en="The page's ResNeXtBottleneck adds a projection shortcut only if in_channels != "
            "out_channels. The starter's network keeps 128 channels from stage_1 to stage_2, "
@@ -67,15 +69,17 @@ EXERCISE = Exercise(
     hints=(
         Text("Look at the finding's two shapes: which dimensions differ, the channels or the "
              "spatial size?",
-             "看报告中的两个形状：不同的是通道数，还是空间尺寸？"),
+             "看诊断中的两个形状：不同的是通道数，还是空间尺寸？"),
         Text("A shortcut must match the main branch in width AND size. What else besides the "
              "widths changes the main branch's shape?",
              "捷径必须在通道数和尺寸上都与主分支一致。除了通道数，还有什么会改变主分支的形状？"),
         Text("Use torchvision's rule: if stride != 1 or in_channels != out_channels.",
              "采用 torchvision 的规则：if stride != 1 or in_channels != out_channels。"),
     ),
-    criteria=(same_blocks_as_reference, shortcut_is(STRIDED, "projection"),
-              shortcut_is("stage_1.stage_1_bottleneck_1", "identity"),
-              shortcut_is("stage_2.stage_2_bottleneck_1", "identity")),
+    # only shortcuts may gain layers; each block's kind is the reference's (a projection
+    # exactly where the shape changes), and the answer must hold at another input size
+    criteria=(same_blocks_as_reference, structure_kept({"*.shortcut": None, "*.shortcut.*": None}),
+              shortcuts_as_reference(), plain_shortcuts(), constants_kept("INPUT_SHAPE"),
+              passes_at(((1, 3, 64, 64), (1, 3, 40, 40)))),
     explain=explain,
 )

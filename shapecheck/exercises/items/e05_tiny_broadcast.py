@@ -5,7 +5,9 @@ from __future__ import annotations
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt
-from shapecheck.exercises.items.common import passes_at, same_blocks_as_reference, shortcut_is
+from shapecheck.exercises.items.common import passes_at, same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 BAD = "stack2.0"
@@ -60,8 +62,8 @@ EXERCISE = Exercise(
     number=5,
     slug="tiny-broadcast",
     title=Text("A stride-2 identity that broadcasts silently", "悄悄广播的步幅为 2 的恒等捷径"),
-    source=Text("seed pages 000 and 002: conv_shortcut=False on a block with a stride",
-                "种子页面 000 与 002：带步幅的块使用 conv_shortcut=False"),
+    source=Text("the 365-day deep-learning boot camp's J6/J7 ResNeXt homework and its two answer pages: conv_shortcut=False on a block with a stride",
+                "365天深度学习训练营 J6/J7 的 ResNeXt 作业及其两篇解答：带步幅的块使用 conv_shortcut=False"),
     question=Text(
         en="The starter runs without any error on its 1x3x8x8 input; try it. Yet shapecheck "
            "reports an error in stack2.0. Read the finding: why does PyTorch accept this add "
@@ -69,7 +71,7 @@ EXERCISE = Exercise(
            "every input size (the checker also runs it at 16x16 and 32x32), keeping its "
            "widths and strides.",
         zh="起始文件在 1x3x8x8 的输入上运行不报任何错，不妨试一下。但 shapecheck 在 stack2.0 "
-           "报告了一个错误。读一读这条报告：PyTorch 为什么在 8x8 时接受这次相加？输入为 16x16 "
+           "报告了一个错误。读一读这条诊断：PyTorch 为什么在 8x8 时接受这次相加？输入为 16x16 "
            "时会怎样？请修正网络，使它在任何输入尺寸下都正确（判分时还会在 16x16 和 32x32 下"
            "运行），通道数和步幅保持不变。"),
     hints=(
@@ -82,6 +84,8 @@ EXERCISE = Exercise(
              "stride 2).",
              "给这个步幅为 2 的块加上投影：conv_shortcut=True（步幅为 2 的 1x1 卷积）。"),
     ),
-    criteria=(same_blocks_as_reference, shortcut_is(BAD, "projection"), passes_at(LARGER)),
+    criteria=(same_blocks_as_reference, structure_kept({"stack2.0.shortcut*": None}),
+              shortcuts_as_reference(), plain_shortcuts(), constants_kept("INPUT_SHAPE"),
+              passes_at(LARGER)),
     explain=explain,
 )

@@ -8,7 +8,10 @@ from torch import nn
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt
+from shapecheck.exercises.grading import Note
 from shapecheck.exercises.items.common import passes_at, same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 OTHER_SIZES = ((1, 3, 64, 64), (1, 3, 50, 50), (1, 3, 72, 72))
@@ -41,6 +44,21 @@ def _size_of(module: nn.Module, n: int) -> str:
     """The spatial size `module` makes of an n x n map (computed by running it)."""
     with torch.no_grad():
         return "x".join(map(str, module(torch.zeros(1, 1, n, n)).shape[2:]))
+
+
+STRIDED_1X1 = Text("{modules}: a strided 1x1 conv instead of the pooled projection also rounds "
+                   "up (floor((n - 1) / 2) + 1 = ceil(n / 2)), so it is right at every size; it "
+                   "reads one pixel in four, where ResNet-D's pool averages all of them.",
+                   "{modules}：用带步幅的 1x1 卷积代替池化投影，同样是向上取整"
+                   "（floor((n - 1) / 2) + 1 = ceil(n / 2)），所以在任何尺寸下都正确；只是它"
+                   "每四个像素只读一个，而 ResNet-D 的池化会把四个都平均进来。")
+
+
+def strided_note(attempt: Attempt) -> list[Note]:
+    """Accept the strided 1x1 conv shortcut, with a note on what it gives up."""
+    plain = [a.module for a in attempt.report.residual_adds if a.shortcut == "projection"]
+    return [Note(STRIDED_1X1(attempt.lang, modules=d.sep(attempt.lang).join(plain)))] \
+        if plain else []
 
 
 def explain(attempt: Attempt) -> str:
@@ -94,6 +112,10 @@ EXERCISE = Exercise(
              "像 timm 的 ResNet-D 那样使用 nn.AvgPool2d(kernel_size=2, stride=2, "
              "ceil_mode=True, count_include_pad=False)。"),
     ),
-    criteria=(same_blocks_as_reference, passes_at(OTHER_SIZES)),
+    # the main branches stay the starter's; a shortcut may be a pooled projection that rounds
+    # up (ceil_mode) or a strided 1x1 conv, never a resize (F.interpolate, F.pad, slicing)
+    criteria=(same_blocks_as_reference, structure_kept({"down?.downsample*": None}),
+              shortcuts_as_reference({b: ("projection",) for b in BLOCKS}), plain_shortcuts(),
+              constants_kept("INPUT_SHAPE"), passes_at(OTHER_SIZES), strided_note),
     explain=explain,
 )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt
-from shapecheck.exercises.paths import shown_location
-from shapecheck.exercises.items.common import conv_groups_are, conv_params, grouped_convs
+from shapecheck.exercises.describe import shown_location
+from shapecheck.exercises.items.common import (conv_groups_are, conv_params, grouped_convs,
+                                               same_blocks_as_reference)
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 CARDINALITY, GROUP_WIDTH = 32, 4  # the exercise asks for ResNeXt's 32x4d template
@@ -22,7 +25,7 @@ Each path sees {group_width} input channels and makes {group_width} output chann
 3x3 kernels: {cardinality} x 3 x 3 x {group_width} x {group_width} = {formula} weights,
 {ratio}x fewer than a dense 3x3 conv of the same width ({dense}). ResNeXt therefore states the
 width as cardinality x group width ("32x4d"), never as a fraction of the channels.""",
-    zh="""起始文件连模型都构建不了；shapecheck 报告：
+    zh="""起始文件连模型都构建不了；shapecheck 给出的错误：
   {starter_error}
 分组卷积把输入通道切成 `groups` 个相等的部分，每条路径一份：{bad_width} 个通道分给
 {cardinality} 条路径，每条要分到 {slice} 个通道，所以 nn.Conv2d 拒绝构建。
@@ -59,8 +62,8 @@ EXERCISE = Exercise(
     number=7,
     slug="cardinality",
     title=Text("A cardinality that does not divide the width", "无法整除宽度的基数"),
-    source=Text("seed page 003 (grouped convolution): D = cardinality x group width",
-                "种子页面 003（分组卷积）：D = 基数 x 每组宽度"),
+    source=Text("the article 'ResNeXt and grouped convolution': D = cardinality x group width",
+                "《ResNeXt与分组卷积》一文：D = 基数 x 每组宽度"),
     question=Text(
         en="The starter's ResNeXt blocks take width = channels // 2 and split their 3x3 conv "
            "into CARDINALITY = 32 groups. The file cannot even build the model: run the "
@@ -81,6 +84,11 @@ EXERCISE = Exercise(
              "取 width = CARDINALITY * 4（即 128），也就是 ResNeXtBlock(channels, CARDINALITY, "
              "width=128)。"),
     ),
-    criteria=(conv_groups_are(CARDINALITY, GROUP_WIDTH),),
+    # the starter cannot be built, so the layers are compared with the reference's: the
+    # blocks keep their adds and widths, only the 32x4d bottleneck is new; the input and the
+    # cardinality are the question's, not the learner's to change
+    criteria=(constants_kept("INPUT_SHAPE", "CARDINALITY"), same_blocks_as_reference,
+              shortcuts_as_reference(), plain_shortcuts(), structure_kept(against="reference"),
+              conv_groups_are(CARDINALITY, GROUP_WIDTH)),
     explain=explain,
 )

@@ -1,4 +1,4 @@
-"""Exercise 8: d2l's `groups` argument is the group width (seed page 004)."""
+"""Exercise 8: d2l's `groups` argument is the group width (d2l.ai section 8.6)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt
 from shapecheck.exercises.items.common import (conv_groups_are, conv_params, grouped_convs,
                                                same_blocks_as_reference)
+from shapecheck.exercises.items.properties import (code_kept, constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 CARDINALITY = 32  # the number of paths the exercise asks for
@@ -56,8 +58,8 @@ EXERCISE = Exercise(
     number=8,
     slug="d2l-groups",
     title=Text("d2l's groups argument is the group width", "d2l 的 groups 参数其实是每组宽度"),
-    source=Text("seed page 004 (d2l.ai 8.6): ResNeXtBlock(num_channels, groups, bot_mul)",
-                "种子页面 004（d2l.ai 8.6）：ResNeXtBlock(num_channels, groups, bot_mul)"),
+    source=Text("d2l.ai section 8.6: ResNeXtBlock(num_channels, groups, bot_mul)",
+                "d2l.ai 第 8.6 节：ResNeXtBlock(num_channels, groups, bot_mul)"),
     question=Text(
         en="d2l's ResNeXtBlock(num_channels, groups, bot_mul) gives its 3x3 conv "
            "groups=bot_channels // groups. The author wanted blocks of 128 channels with a "
@@ -83,6 +85,10 @@ EXERCISE = Exercise(
              "传入 groups = bot_channels // CARDINALITY = 2，例如写一个辅助函数 "
              "resnext_block(num_channels, cardinality, bot_mul)。"),
     ),
-    criteria=(same_blocks_as_reference, conv_groups_are(CARDINALITY)),
+    # d2l's class stays as the book writes it; only the grouped convs' groups may change,
+    # so the bottleneck keeps its 64 channels
+    criteria=(code_kept("ResNeXtBlock"), constants_kept("CARDINALITY", "INPUT_SHAPE"),
+              same_blocks_as_reference, structure_kept({"block?.conv2": ("groups",)}),
+              shortcuts_as_reference(), plain_shortcuts(), conv_groups_are(CARDINALITY)),
     explain=explain,
 )

@@ -7,7 +7,10 @@ from torch import nn
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt, answer_problem
+from shapecheck.exercises.grading import Problem
 from shapecheck.exercises.items.common import same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 BLOCKS = ("basic", "bottleneck")
@@ -51,8 +54,9 @@ def structure_criterion(attempt: Attempt) -> list[str]:
     mine = attempt.block("bottleneck")
     want = attempt.reference().block("bottleneck")
     if mine is not None and mine.params != want.params:
-        return [NOT_BOTTLENECK(attempt.lang, mine=d.number(mine.params),
-                               want=d.number(want.params))]
+        return [Problem(NOT_BOTTLENECK(attempt.lang, mine=d.number(mine.params),
+                                       want=d.number(want.params)),
+                        "params.block", module="bottleneck")]
     return []
 
 
@@ -83,8 +87,8 @@ EXERCISE = Exercise(
     number=9,
     slug="bottleneck-params",
     title=Text("Bottleneck arithmetic: 1,179,648 vs 69,632", "瓶颈结构的算术：1,179,648 对 69,632"),
-    source=Text("seed page 001 (interview preparation): why ResNet-50 uses bottlenecks",
-                "种子页面 001（面试准备）：ResNet-50 为什么用瓶颈结构"),
+    source=Text("the interview page 'CV interview essentials: ResNet': why ResNet-50 uses bottlenecks",
+                "面试页面《【CV面试必会】深度学习网络之Resnet》：ResNet-50 为什么用瓶颈结构"),
     question=Text(
         en="The page claims that two 3x3 convs at 256 channels have 3*3*256*256*2 = 1,179,648 "
            "weights and the bottleneck 1x1 (256->64), 3x3 (64->64), 1x1 (64->256) has "
@@ -100,7 +104,7 @@ EXERCISE = Exercise(
     hints=(
         Text("The finding's shapes say which channel count the main branch ends with. What "
              "must the last 1x1 conv produce for the identity shortcut to fit?",
-             "报告中的形状说明了主分支最后输出多少个通道。要与恒等捷径相加，最后一个 1x1 卷积"
+             "诊断中的形状说明了主分支最后输出多少个通道。要与恒等捷径相加，最后一个 1x1 卷积"
              "应当输出多少个通道？"),
         Text("A conv has kernel_h * kernel_w * in_channels * out_channels weights (no bias "
              "here, and BatchNorm with affine=False has no parameters).",
@@ -111,6 +115,12 @@ EXERCISE = Exercise(
              "self.expand = conv(reduced, channels, 1)，并配 norm(channels)；然后 "
              "BASIC_PARAMS = 3*3*256*256*2，BOTTLENECK_PARAMS = 256*64 + 3*3*64*64 + 64*256。"),
     ),
-    criteria=(same_blocks_as_reference, structure_criterion, answers_criterion),
+    # the fix is in the main branch: the expand conv (and its BN) go back to 256 channels;
+    # a projection on the shortcut (shapecheck's own suggestion) is not the bottleneck asked for
+    criteria=(same_blocks_as_reference,
+              structure_kept({"bottleneck.expand": ("out_channels",),
+                              "bottleneck.bn3": ("num_features",)}),
+              shortcuts_as_reference(), plain_shortcuts(), constants_kept("INPUT_SHAPE"),
+              structure_criterion, answers_criterion),
     explain=explain,
 )

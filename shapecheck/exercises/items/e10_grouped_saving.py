@@ -10,6 +10,8 @@ from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt, answer_problem, close_to
 from shapecheck.exercises.items.common import conv_groups_are, same_blocks_as_reference
+from shapecheck.exercises.items.properties import (constants_kept, plain_shortcuts,
+                                                   shortcuts_as_reference, structure_kept)
 from shapecheck.exercises.text import Text
 
 GROUPS = 32  # ResNeXt's cardinality, as the exercise asks
@@ -69,6 +71,8 @@ def _ratio(attempt: Attempt, field: str) -> float:
 
 
 def answers_criterion(attempt: Attempt) -> list[str]:
+    if attempt.block(UNIT) is None:
+        return []  # no residual unit left to measure: same_blocks_as_reference says so
     problems = []
     for name, field in (("PARAM_SAVING", "params"), ("MAC_SAVING", "macs")):
         what = ANSWER_WHAT(attempt.lang, what=WHAT[field](attempt.lang), field=field)
@@ -94,8 +98,8 @@ EXERCISE = Exercise(
     number=10,
     slug="grouped-saving",
     title=Text("What grouped convolution saves", "分组卷积节省了什么"),
-    source=Text("seed pages 003 and 004: grouped convolution costs O(c_i * c_o / g)",
-                "种子页面 003 与 004：分组卷积的代价为 O(c_i * c_o / g)"),
+    source=Text("the article 'ResNeXt and grouped convolution' and d2l.ai section 8.6: grouped convolution costs O(c_i * c_o / g)",
+                "《ResNeXt与分组卷积》一文与 d2l.ai 第 8.6 节：分组卷积的代价为 O(c_i * c_o / g)"),
     question=Text(
         en="d2l says a conv from c_i to c_o channels in g groups costs O(c_i * c_o / g) and "
            "has g times fewer parameters than the dense one. Make the starter's 3x3 conv a "
@@ -117,6 +121,8 @@ EXERCISE = Exercise(
              "数一数权重：g 组，每组 (c/g) x (c/g) x 3 x 3。每个权重在每个输出像素上用一次。"),
         Text("GROUPS = 32; both savings are 32.", "GROUPS = 32；两个节省倍数都是 32。"),
     ),
-    criteria=(same_blocks_as_reference, conv_groups_are(GROUPS), answers_criterion),
+    criteria=(same_blocks_as_reference, structure_kept({"unit.conv": ("groups",)}),
+              shortcuts_as_reference(), plain_shortcuts(), constants_kept("INPUT_SHAPE"),
+              conv_groups_are(GROUPS), answers_criterion),
     explain=explain,
 )

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
-from shapecheck.exercises.grading import Attempt, single_thread
+from shapecheck.exercises.grading import Attempt, Problem, call_learner, single_thread
 from shapecheck.exercises.items.common import grouped_convs
+from shapecheck.exercises.items.properties import code_kept, constants_kept
 from shapecheck.exercises.text import Text
 from shapecheck.report import Report
 
 GROUPED = "build_grouped"
-TOLERANCE = dict(rtol=1e-4, atol=1e-5)
+TOLERANCE = dict(rtol=1e-6, atol=1e-9)  # compared in float64
+SEEDS = (0, 1, 2)  # several random models: one lucky draw proves nothing
+KEPT_CODE = ("Branch", "Aggregated", "GroupedBottleneck", "build", "build_grouped")
 
 GROUPED_FAILS = Text("build_grouped() is not clean: {problem}", "build_grouped() 有问题：{problem}")
 OUTPUTS = Text("the two forms give different output shapes: {a} vs {b}",
@@ -22,6 +29,12 @@ PARAMS = Text("the two forms have different parameter counts (Report.blocks[0].p
               "两种形式的参数量不同（Report.blocks[0].params）：{a} 对 {b}；请保持两种结构不变")
 GROUPS = Text("the grouped form's 3x3 conv must keep groups={want} (it has {got})",
               "分组形式的 3x3 卷积必须保持 groups={want}（现在是 {got}）")
+REPLACED = Text("map_weights() changed {what}; it may only copy weights into `grouped`",
+                "map_weights() 改动了 {what}；它只应把权重复制进 `grouped`")
+LAYERS_REPLACED = Text("after map_weights(), `grouped` no longer has GroupedBottleneck's layers "
+                       "({error}); copy weights into its layers instead of replacing them",
+                       "调用 map_weights() 之后，`grouped` 的层已不再是 GroupedBottleneck 的层"
+                       "（{error}）；请把权重复制进原有的层，而不是替换它们")
 DIFFERENT = Text("after map_weights() the outputs differ: max |aggregated - grouped| = {diff} "
                  "(torch.allclose is False)",
                  "调用 map_weights() 之后两者输出不同：max |aggregated - grouped| = {diff}"
@@ -53,18 +66,68 @@ torch.allclose：{close}。“拆分-变换-合并”与分组卷积是同一个
 96 个小层来完成它，这就是 ResNeXt 实际采用这种实现的原因。""")
 
 
-def _difference(attempt: Attempt) -> tuple[float, bool]:
-    """Build both forms with seeded random weights, map, and compare on a random input."""
-    torch.manual_seed(0)
+class Tampered(Exception):
+    """map_weights() changed something other than `grouped`'s weights (`layers`: it
+    replaced the layers of `grouped` rather than their weights)."""
+
+    def __init__(self, what: str, layers: bool = False) -> None:
+        super().__init__(what)
+        self.layers = layers
+
+
+def _guarded(attempt: Attempt) -> list[tuple[object, str]]:
+    """The functions a map_weights() could swap to fake the equality: the forwards of the
+    file's classes, of the layers, and the torch functions they call."""
+    owners = [type(m) for m in (attempt.build(), attempt.build(GROUPED))]
+    owners += [type(m) for m in attempt.build().modules()]
+    pairs = [(cls, "forward") for cls in dict.fromkeys(owners)]
+    pairs += [(nn.Module, "__call__"), (nn.Conv2d, "_conv_forward"), (F, "conv2d"),
+              (torch, "conv2d"), (torch, "relu"), (torch, "stack"), (torch.Tensor, "sum"),
+              (torch.Tensor, "__add__")]
+    return pairs
+
+
+def _difference(attempt: Attempt, seed: int = 0) -> tuple[float, bool]:
+    """Both forms with seeded random weights; the aggregated form's output is computed on a
+    private copy *before* the learner's map_weights() runs (it may change its arguments);
+    then only the weights of `grouped` are loaded into a fresh GroupedBottleneck, and both
+    are compared in float64 on the same random input.
+
+    Raises Tampered when map_weights() swapped a forward or a torch function, or replaced
+    the layers of `grouped`.
+    """
+    torch.manual_seed(seed)
     aggregated = attempt.build()
+    private = copy.deepcopy(aggregated).double()
     grouped = attempt.build(GROUPED)
-    attempt.module.map_weights(aggregated, grouped)
-    x = torch.randn(attempt.report.input_shapes[0])
+    x = torch.randn(attempt.report.input_shapes[0], dtype=torch.float64)
     with torch.no_grad(), single_thread():
-        a, g = aggregated(x), grouped(x)
-    if a.shape != g.shape:
+        want = private(x)
+    contribution = float((want - torch.relu(x)).abs().max())
+    if contribution < 1e-3:  # the branches must matter, or zeroed weights would pass
+        raise RuntimeError(f"degenerate random model (branches add {contribution:.2g})")
+    guarded = _guarded(attempt)
+    before = [getattr(owner, name) for owner, name in guarded]
+    try:
+        call_learner("map_weights(aggregated, grouped)", attempt.module.map_weights,
+                     aggregated, grouped)
+    finally:
+        swapped = [f"{getattr(o, '__name__', o)}.{n}" for (o, n), f in zip(guarded, before)
+                   if getattr(o, n) is not f]
+        for (owner, name), function in zip(guarded, before):
+            setattr(owner, name, function)  # never leave a swapped function behind
+    if swapped:
+        raise Tampered(", ".join(swapped))
+    fresh = attempt.build(GROUPED)
+    try:
+        fresh.load_state_dict(grouped.state_dict(), strict=True)
+    except RuntimeError as exc:
+        raise Tampered(str(exc).splitlines()[0], layers=True) from exc
+    with torch.no_grad(), single_thread():
+        got = fresh.double()(x)
+    if got.shape != want.shape:
         return float("inf"), False
-    return float((a - g).abs().max()), torch.allclose(a, g, **TOLERANCE)
+    return float((got - want).abs().max()), torch.allclose(got, want, **TOLERANCE)
 
 
 def _grouped_report(attempt: Attempt) -> Report:
@@ -88,8 +151,17 @@ def equivalence_criterion(attempt: Attempt) -> list[str]:
     want = len(attempt.report.model.branches)
     if not convs or convs[0][1].groups != want:
         return [GROUPS(lang, want=want, got=convs[0][1].groups if convs else 0)]
-    diff, close = _difference(attempt)
-    return [] if close else [DIFFERENT(lang, diff=f"{diff:.3g}")]
+    for seed in SEEDS:
+        try:
+            diff, close = _difference(attempt, seed)
+        except Tampered as exc:
+            if exc.layers:
+                return [Problem(LAYERS_REPLACED(lang, error=str(exc)),
+                                "equivalence.layers_replaced")]
+            return [Problem(REPLACED(lang, what=str(exc)), "equivalence.tampered")]
+        if not close:
+            return [Problem(DIFFERENT(lang, diff=f"{diff:.3g}"), "equivalence.outputs")]
+    return []
 
 
 def _shape(weight: torch.Tensor) -> str:
@@ -118,8 +190,8 @@ EXERCISE = Exercise(
     number=11,
     slug="split-transform-merge",
     title=Text("Split-transform-merge equals a grouped convolution", "“拆分-变换-合并”等价于分组卷积"),
-    source=Text("seed page 003 (grouped convolution): 32 paths of 1x1 -> 3x3 -> 1x1, summed",
-                "种子页面 003（分组卷积）：32 条 1x1 -> 3x3 -> 1x1 路径，输出相加"),
+    source=Text("the article 'ResNeXt and grouped convolution': 32 paths of 1x1 -> 3x3 -> 1x1, summed",
+                "《ResNeXt与分组卷积》一文：32 条 1x1 -> 3x3 -> 1x1 路径，输出相加"),
     question=Text(
         en="build() is ResNeXt's block written as 32 branches of 1x1 (256->4) -> 3x3 (4->4) -> "
            "1x1 (4->256) whose outputs are summed; build_grouped() is one bottleneck 1x1 "
@@ -147,6 +219,8 @@ EXERCISE = Exercise(
              "把各分支的 3x3 卷积核沿第 0 维拼接：grouped.conv.weight.copy_("
              "torch.cat([b.conv.weight for b in branches], dim=0))"),
     ),
-    criteria=(equivalence_criterion,),
+    # the two architectures and the input stay the starter's; only map_weights() is written
+    criteria=(code_kept(*KEPT_CODE), constants_kept("INPUT_SHAPE", "CARDINALITY", "WIDTH"),
+              equivalence_criterion),
     explain=explain,
 )

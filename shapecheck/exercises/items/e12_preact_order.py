@@ -8,8 +8,9 @@ from torch import nn
 
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
-from shapecheck.exercises.grading import Attempt
+from shapecheck.exercises.grading import Attempt, Problem
 from shapecheck.exercises.items.common import same_blocks_as_reference
+from shapecheck.exercises.items.properties import AFTER_ADD, constants_kept, op_name, structure_kept
 from shapecheck.exercises.text import Text
 from shapecheck.report import Report
 
@@ -67,24 +68,77 @@ def _input(report: Report, name: str) -> Optional[str]:
     return inputs[0] if inputs else None
 
 
-def order_criterion(attempt: Attempt) -> list[str]:
+PREACT = ("bn", "relu", "conv", "bn", "relu", "conv")
+SHARED_PREACT = ("conv", "bn", "relu", "conv")  # the fork is ReLU(BN(x)) itself
+SEQUENCE = Text("in {module}, the main branch is {mine}; the full pre-activation unit is {want}",
+                "在 {module} 中，主分支是 {mine}；完整的预激活单元应为 {want}")
+SHORTCUT_EXTRA = Text("in {module}, the shortcut goes through {mine}; it must be x itself, or "
+                      "for a block that changes the shape, one 1x1 conv",
+                      "在 {module} 中，捷径经过了 {mine}；它必须就是 x 本身，或者在改变形状的"
+                      "块里只用一个 1x1 卷积")
+ACTIVATED_IDENTITY = Text("in {module}, the identity shortcut carries ReLU(BN(x)) instead of x: "
+                          "only a projection may share the pre-activated input; an identity "
+                          "shortcut must add x unchanged",
+                          "在 {module} 中，恒等捷径传递的是 ReLU(BN(x)) 而不是 x：只有投影捷径"
+                          "才可以共用预激活后的输入，恒等捷径必须原样加上 x")
+
+
+def _arrow(kinds) -> str:
+    return " -> ".join(kinds) or "x"
+
+
+def order_criterion(attempt: Attempt) -> list[Problem]:
+    """Each unit is exactly BN -> ReLU -> conv -> BN -> ReLU -> conv on the main branch,
+    an identity shortcut carries x itself (a projection: one 1x1 conv, which may read the
+    shared ReLU(BN(x))), and nothing of the block follows the add."""
     report, lang = attempt.report, attempt.lang
-    problems = []
-    users = _users(report)
+    problems: list[Problem] = []
+    readers = _users(report)
     for add in report.residual_adds:
+        fork_input = _input(report, add.fork)
+        shared = kind(report, add.fork) == "relu" and fork_input is not None and \
+            kind(report, fork_input) == "bn"
+        kinds = tuple(kind(report, n) for n in add.main_branch)
+        want = SHARED_PREACT if shared else PREACT
+        wrong_conv = None
         for name in add.main_branch:
             if kind(report, name) != "conv":
                 continue
             before = _input(report, name)
-            ok = before is not None and kind(report, before) == "relu" and \
+            fed = before is not None and kind(report, before) == "relu" and \
                 _input(report, before) is not None and kind(report, _input(report, before)) == "bn"
-            if not ok:
-                problems.append(CONV_ORDER(lang, module=add.module, conv=report.nodes[name].target,
-                                           before=report.nodes[before].target if before else "?"))
+            if not fed:
+                wrong_conv = (name, before)
                 break
-        relus = [u for u in users.get(add.node, []) if kind(report, u) == "relu"]
-        if relus:
-            problems.append(RELU_AFTER(lang, module=add.module, relu=relus[0]))
+        if wrong_conv is not None:
+            name, before = wrong_conv
+            problems.append(Problem(CONV_ORDER(lang, module=add.module,
+                                               conv=report.nodes[name].target,
+                                               before=report.nodes[before].target if before
+                                               else "?"),
+                                    "order.conv_input", module=add.module))
+        elif kinds != want:
+            problems.append(Problem(SEQUENCE(lang, module=add.module, mine=_arrow(kinds),
+                                             want=_arrow(want)),
+                                    "order.sequence", module=add.module))
+        shortcut = tuple(kind(report, n) for n in add.shortcut_branch)
+        if shortcut not in ((), ("conv",)):
+            problems.append(Problem(SHORTCUT_EXTRA(lang, module=add.module, mine=_arrow(shortcut)),
+                                    "shortcut.not_plain", module=add.module))
+        elif shared and not shortcut:
+            problems.append(Problem(ACTIVATED_IDENTITY(lang, module=add.module),
+                                    "shortcut.activated", module=add.module))
+        for name in readers.get(add.node, []):
+            info = report.nodes[name]
+            where = info.target if info.op == "call_module" else info.module
+            if info.op == "output" or not (where == add.module
+                                           or where.startswith(add.module + ".")):
+                continue
+            template = RELU_AFTER if kind(report, name) == "relu" else AFTER_ADD
+            problems.append(Problem(template(lang, module=add.module, relu=name,
+                                             op=op_name(report, name)),
+                                    "add.not_bare", module=add.module))
+            break
     return problems
 
 
@@ -125,8 +179,8 @@ EXERCISE = Exercise(
     slug="preact-order",
     title=Text("Pre-activation: BN -> ReLU -> conv (He et al. 2016)",
                "预激活：BN -> ReLU -> 卷积（He 等，2016）"),
-    source=Text("seed page 004 (d2l.ai 8.6, exercises): the pre-activation residual unit",
-                "种子页面 004（d2l.ai 8.6 练习）：预激活残差单元"),
+    source=Text("d2l.ai section 8.6, exercises: the pre-activation residual unit",
+                "d2l.ai 第 8.6 节练习：预激活残差单元"),
     question=Text(
         en="He et al. 2016 (\"Identity Mappings in Deep Residual Networks\") move BN and ReLU "
            "in front of each conv and leave the add bare: x + conv(ReLU(BN(conv(ReLU(BN(x))))))."
@@ -154,6 +208,10 @@ EXERCISE = Exercise(
              "对于带投影的块，先算一次 out = relu(bn1(x))，再把它同时送入 conv1 和 1x1 捷径"
              "卷积，与论文一致。"),
     ),
-    criteria=(same_blocks_as_reference, order_criterion),
+    # the layers stay the starter's (bn1 now normalises the block's input; ReLU modules may
+    # replace F.relu), and the order, the shortcuts and the bare add are read from the graph
+    criteria=(same_blocks_as_reference,
+              structure_kept({"*.bn1": ("num_features",), "*relu*": None}),
+              constants_kept("INPUT_SHAPE"), order_criterion),
     explain=explain,
 )

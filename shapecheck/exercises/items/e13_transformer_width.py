@@ -7,13 +7,16 @@ from torch import nn
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.grading import Attempt
-from shapecheck.exercises.items.common import (node_of_layer, same_blocks_as_reference,
+from shapecheck.exercises.grading import Problem
+from shapecheck.exercises.items.common import (node_of_layer, passes_at, same_blocks_as_reference,
                                                same_output_as_reference)
+from shapecheck.exercises.items.properties import (branch_ends_in_layer, constants_kept,
+                                                   kind_words, plain_shortcuts, structure_kept)
 from shapecheck.exercises.text import Text
 
-NOT_IDENTITY = Text("the residual add in {module} goes through a {kind} shortcut; keep every "
+NOT_IDENTITY = Text("the residual add in {module} goes through {kind}; keep every "
                     "transformer shortcut the identity and fix the branch instead",
-                    "{module} 中的残差相加经过了{kind}捷径；Transformer 的捷径应保持恒等，"
+                    "{module} 中的残差相加经过了{kind}；Transformer 的捷径应保持恒等，"
                     "请改正分支本身")
 
 EXPLAIN = Text(
@@ -27,7 +30,7 @@ In your file the attention's projection is {proj} (output {proj_shape}), and eve
 identity add of equal shapes:
 {adds}
 The tokens leave with the width they came in with: {inp} -> {out}.""",
-    zh="""shapecheck 对起始文件的第一条报告：
+    zh="""shapecheck 对起始文件的第一条诊断：
   {starter_finding}
 这次相加之后的层（下一个 LayerNorm）是按模型宽度构建的，所以 shapecheck 不会在捷径上加一个
 Linear 把残差流加宽（那样之后的每次相加、每个 LayerNorm 和每一层都得跟着改），而是把注意力的
@@ -38,8 +41,9 @@ token 离开时的宽度与进入时相同：{inp} -> {out}。""")
 
 
 def identity_criterion(attempt: Attempt) -> list[str]:
-    return [NOT_IDENTITY(attempt.lang, module=a.module,
-                         kind=d.shortcut_kind(a.shortcut, attempt.lang))
+    return [Problem(NOT_IDENTITY(attempt.lang, module=a.module,
+                                 kind=kind_words(a.shortcut, attempt.lang)),
+                    "shortcut.kind", module=a.module, shapes=a.shapes)
             for a in attempt.report.residual_adds if a.shortcut != "identity"]
 
 
@@ -68,22 +72,31 @@ EXERCISE = Exercise(
            "1x16x96 tokens. The starter's attention works in heads * head_dim = 128 dimensions "
            "and its output projection keeps 128. Check it: where does shapecheck find the "
            "mismatch, on which dimension, and what fix does it propose? Fix the model so that "
-           "every residual add is an identity add and the output keeps the input's shape.",
+           "every residual add is an identity add and the output keeps the input's shape, "
+           "keeping the attention's 4 heads of 32 dimensions (the checker also runs 8 and 33 "
+           "tokens).",
         zh="一个 pre-norm Transformer 层在 1x16x96 的 token 上计算 x + attn(norm1(x)) 和 "
            "x + mlp(norm2(x))。起始文件中的注意力在 heads * head_dim = 128 维上计算，输出投影"
            "也保持 128 维。检查一下：shapecheck 在哪里发现了不匹配？是哪个维度？它建议怎样修复？"
-           "请修正模型，使每次残差相加都是恒等相加，并且输出形状与输入相同。"),
+           "请修正模型，使每次残差相加都是恒等相加，并且输出形状与输入相同；注意力仍保持 4 个头、"
+           "每头 32 维（判分时还会用 8 个和 33 个 token 运行）。"),
     hints=(
         Text("For token tensors the feature dimension is the last one: compare the two shapes "
              "of the first finding.",
-             "对 token 张量来说，特征维是最后一维：比较第一条报告中的两个形状。"),
+             "对 token 张量来说，特征维是最后一维：比较第一条诊断中的两个形状。"),
         Text("Read the finding's last \"because\" line: the layers after the add expect the "
              "model's width. Which layer of the branch decides the width it comes back with?",
-             "读一读报告的最后一条“because”：相加之后的层期望的是模型宽度。分支返回时的宽度"
+             "读一读诊断中最后一条“原因”：相加之后的层期望的是模型宽度。分支返回时的宽度"
              "由分支中的哪一层决定？"),
         Text("Make the output projection map back to the model's width: nn.Linear(inner, dim).",
              "让输出投影映射回模型宽度：nn.Linear(inner, dim)。"),
     ),
-    criteria=(same_blocks_as_reference, same_output_as_reference, identity_criterion),
+    # the attention's output projection is the one layer to change; every add stays an
+    # identity add of a branch that ends in its own layer (no slice of a too-wide output),
+    # at more than one sequence length
+    criteria=(same_blocks_as_reference, same_output_as_reference, identity_criterion,
+              structure_kept({"layer?.attn.proj": ("out_features",)}), plain_shortcuts(),
+              branch_ends_in_layer(), constants_kept("INPUT_SHAPE"),
+              passes_at(((1, 8, 96), (1, 33, 96)))),
     explain=explain,
 )

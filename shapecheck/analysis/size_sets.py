@@ -1,0 +1,139 @@
+"""Eventually periodic sets of sizes, written as arithmetic progressions.
+
+The proof in `sizes.py` ends with an outcome for every size: exact values below a threshold
+`n0`, one value per residue class mod `P` above it, and a few exceptional sizes. This module
+turns that into, per outcome, the fewest `[start, stop, step]` progressions (stop exclusive,
+None for unbounded) that together are exactly its sizes, merging residue classes into a
+coarser step where they allow it ({0, 16} mod 32 is 0 mod 16).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Hashable, Optional, Sequence
+
+Progression = list  # [start, stop or None, step]
+
+
+def outcome_progressions(lo: int, hi: Optional[int], direct: Sequence[Hashable],
+                         n0: Optional[int] = None, period: int = 1,
+                         periodic: Sequence[Hashable] = (),
+                         exceptions: Optional[dict[int, Hashable]] = None,
+                         ) -> dict[Hashable, list[Progression]]:
+    """Progressions per outcome for sizes in [lo, hi] (hi None: unbounded).
+
+    Args:
+        direct: the outcome of each size lo, lo+1, ... as evaluated (covers [lo, n0+P) when
+            `n0` is given, else the whole finite range).
+        n0, period, periodic: above n0 the outcome of n is `periodic[(n - n0) % period]`...
+        exceptions: ...except at these sizes, whose outcome is given.
+
+    >>> outcome_progressions(1, None, ["bad"] * 5 + ["ok", "bad"] * 2, n0=6, period=2,
+    ...                      periodic=["ok", "bad"])
+    {'ok': [[6, None, 2]], 'bad': [[1, None, 2], [2, 3, 1], [4, 5, 1]]}
+    >>> outcome_progressions(8, 11, ["ok", "ok", "bad", "ok"])
+    {'ok': [[8, 10, 1], [11, 12, 1]], 'bad': [[10, 11, 1]]}
+    """
+    exceptions = dict(exceptions or {})
+    points: dict[Hashable, list[int]] = defaultdict(list)
+    infinite: dict[Hashable, list[int]] = defaultdict(list)  # starts of step-`period` classes
+    limit = lo + len(direct) if n0 is None else n0
+    if n0 is not None:
+        covered = set()
+        for offset, outcome in enumerate(periodic):
+            residue = start = n0 + offset
+            if direct[residue - lo] == outcome:
+                while start - period >= lo and direct[start - period - lo] == outcome:
+                    start -= period
+            infinite[outcome].append(start)
+            covered.update(range(start, n0, period))
+        for n in range(n0, lo + len(direct)):
+            if direct[n - lo] != periodic[(n - n0) % period]:
+                exceptions.setdefault(n, direct[n - lo])
+        limit = n0
+        uncovered = [n for n in range(lo, n0) if n not in covered]
+    else:
+        uncovered = list(range(lo, limit))
+    for n in uncovered:
+        points[direct[n - lo]].append(n)
+    found: dict[Hashable, list[Progression]] = defaultdict(list)
+    for outcome, starts in infinite.items():
+        for start, step, below in _merged(starts, period, lo):
+            found[outcome].append([start, None, step])
+            points[outcome] += below
+    for n, outcome in sorted(exceptions.items()):
+        if n0 is not None and n >= n0 and periodic[(n - n0) % period] != outcome:
+            remove_size(found[periodic[(n - n0) % period]], n, points)
+        if n0 is None or n >= n0:
+            points[outcome].append(n)
+    for outcome, members in points.items():
+        found[outcome] += _runs(sorted(set(members)))
+    return {outcome: _truncated(sorted(progs, key=lambda p: p[0]), hi)
+            for outcome, progs in found.items()
+            if _truncated(progs, hi)}
+
+
+def _merged(starts: list[int], period: int, lo: int):
+    """Merge step-`period` classes into coarser steps: (start, step, points below start)."""
+    residues = {s % period for s in starts}
+    step = next(g for g in range(1, period + 1)
+                if period % g == 0 and all((r + g) % period in residues for r in residues))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for s in starts:
+        groups[s % step].append(s)
+    start_of = {s % period: s for s in starts}
+    for members in groups.values():
+        member = lambda m: m % period in start_of and m >= start_of[m % period]  # noqa: E731
+        first = max(members)
+        while first - step >= lo and member(first - step):
+            first -= step
+        below = [n for s in members for n in range(s, first, period)]
+        yield first, step, below
+
+
+def remove_size(progressions: list[Progression], n: int, points: Optional[dict] = None) -> None:
+    """Take size n out of the progressions (splitting the one that holds it), in place.
+
+    >>> progs = [[1, None, 2]]; remove_size(progs, 5); progs
+    [[1, 5, 2], [7, None, 2]]
+    """
+    for index, (start, stop, step) in enumerate(progressions):
+        if n >= start and (n - start) % step == 0 and (stop is None or n < stop):
+            progressions[index:index + 1] = [p for p in ([start, n, step], [n + step, stop, step])
+                                             if p[1] is None or p[0] < p[1]]
+            return
+
+
+def _runs(members: list[int]) -> list[Progression]:
+    runs: list[Progression] = []
+    for n in members:
+        if runs and runs[-1][1] == n:
+            runs[-1][1] = n + 1
+        else:
+            runs.append([n, n + 1, 1])
+    return runs
+
+
+def _truncated(progressions: list[Progression], hi: Optional[int]) -> list[Progression]:
+    if hi is None:
+        return progressions
+    kept = []
+    for start, stop, step in progressions:
+        stop = hi + 1 if stop is None else min(stop, hi + 1)
+        if start < stop:
+            last = start + (stop - 1 - start) // step * step
+            kept.append([start, last + 1, step] if last > start else [start, start + 1, 1])
+    return kept
+
+
+def contains(progressions: Sequence[Progression], n: int) -> bool:
+    """True when `n` is in one of the progressions.
+
+    >>> contains([[223, None, 32], [224, None, 32]], 255), contains([[8, 10, 1]], 10)
+    (True, False)
+    """
+    return any(n >= start and (stop is None or n < stop) and (n - start) % step == 0
+               for start, stop, step in progressions)
+
+
+__all__ = ["outcome_progressions", "contains", "remove_size", "Progression"]
