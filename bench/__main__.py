@@ -1,11 +1,14 @@
-"""`python -m bench [quick|full|speed|depth|cold|cli|memory|zoo|mutate|plot|summary] [args...]`.
+"""`python -m bench [quick|full|PART] [args...]`, PART one of speed, depth, cold, cli, memory,
+zoo, mutate, source_mutate, plot, summary.
 
 `quick` (a few minutes on 2 cores): speed, the depth sweep, cold start, CLI, memory, a
-40-model zoo sample and the quick mutation run, written to bench/results/quick/ (unless BENCH_RESULTS says
-otherwise) so that the committed full results stay as they are. `full` adds the whole zoo (all torchvision classifiers and all
-timm models) and every mutation model, then rebuilds the summary and the docs' tables
-(`python -m bench.summary`). A part name runs that part alone, passing the
-remaining arguments on (e.g. `python -m bench zoo --sample 100`).
+40-model zoo sample, the quick mutation run and the quick source-fix mutation run (3 buggy
+mutants per kind), written to bench/results/quick/ (unless BENCH_RESULTS says otherwise) so
+that the committed full results stay as they are. `full` adds the whole zoo (all
+torchvision classifiers and all timm models), every mutation model and every source-fix
+mutation site, then rebuilds the summary and the docs' tables (`python -m bench.summary`).
+A part name runs that part alone, passing the remaining arguments on (e.g.
+`python -m bench zoo --sample 100`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 
 
 def _parts(mode: str):
-    from bench import cli_time, cold, depth, memory, mutate, speed, zoo
+    from bench import cli_time, cold, depth, memory, mutate, source_mutate, speed, zoo
 
     quick = mode == "quick"
     return [
@@ -27,6 +30,7 @@ def _parts(mode: str):
         ("memory", memory.main, ["--runs", "1" if quick else "3"]),
         ("zoo", zoo.main, ["--sample", "40"] if quick else []),
         ("mutate", mutate.main, ["--quick"] if quick else []),
+        ("source_mutate", source_mutate.main, ["--quick"] if quick else []),
     ]
 
 
@@ -52,7 +56,8 @@ def main(argv=None) -> None:
     import importlib
 
     module = {"cli": "cli_time"}.get(mode, mode)
-    if module not in ("speed", "depth", "cold", "cli_time", "memory", "zoo", "mutate", "plot", "summary"):
+    if module not in ("speed", "depth", "cold", "cli_time", "memory", "zoo", "mutate",
+                      "source_mutate", "plot", "summary"):
         sys.exit(__doc__)
     no_args = module in ("plot", "summary")
     importlib.import_module(f"bench.{module}").main(*([] if no_args else [argv[1:]]))

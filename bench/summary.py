@@ -1,9 +1,9 @@
 """Collect the benchmark results into one summary and into the docs.
 
 Reads what the other scripts wrote under bench/results/ (speed.json, depth.json, cold.csv,
-cli.json, memory.csv, zoo.csv or zoo_sample.csv, mutate.csv) and writes bench/results/summary.md:
-the headline figures and the targets, met or not. Then it replaces the block between
-`<!-- results:start -->` and `<!-- results:end -->` in bench/README.md and
+cli.json, memory.csv, zoo.csv or zoo_sample.csv, mutate.csv, source_mutate.csv) and writes
+bench/results/summary.md: the headline figures and the targets, met or not. Then it replaces
+the block between `<!-- results:start -->` and `<!-- results:end -->` in bench/README.md and
 docs/performance.md with the summary followed by each part's table, and the block between
 `<!-- readme:start -->` and `<!-- readme:end -->` in the top-level README with the
 headline figures, the targets, the depth table and the plot, so the docs never carry a
@@ -160,7 +160,29 @@ def targets() -> tuple[list[list[str]], list[str]]:
         heads.append(f"Mutations: {len(found)}/{len(real)} injected shortcut bugs found "
                      f"({len({r['model'] for r in mut})} models); fixes correct and verified for "
                      f"{len(ok_fix)}/{len(found)}; {noisy} error findings at unrelated places.")
+    heads += _source_fix_heads()
     return rows, heads
+
+
+def _source_fix_heads() -> list[str]:
+    """The source-fix mutation run in one bullet: per kind, verified fixes and safe ones."""
+    rows = _csv("source_mutate.csv")
+    if not rows:
+        return []
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    parts = []
+    for kind in kinds:
+        group = [r for r in rows if r["kind"] == kind]
+        fixed = sum(r["fixed"] == "True" for r in group)
+        safe = sum(r["safe"] == "True" for r in group)
+        parts.append(f"{kind} {fixed}/{len(group)} ({safe} safe)")
+    fixed = sum(r["fixed"] == "True" for r in rows)
+    third = [r for r in rows if r["third_party"] == "True"]
+    third_fixed = sum(r["fixed"] == "True" for r in third)
+    return [f"Source fixes on mutated third-party files (kuangliu's pytorch-cifar: "
+            f"{third_fixed}/{len(third)}) and the project's own models and examples: "
+            f"{fixed}/{len(rows)} buggy mutants get a verified source fix; by kind, "
+            f"fixed/mutants (safe): {', '.join(parts)} (`python -m bench.source_mutate`)."]
 
 
 def summary_markdown(level: int = 2) -> str:
@@ -200,6 +222,7 @@ def docs_block(image: str) -> str:
     zoo = "zoo.md" if (RESULTS / "zoo.md").exists() else "zoo_sample.md"
     parts += _section(zoo, "Zoo: torchvision and timm")
     parts += _section("mutate.md", "Mutation run")
+    parts += _section("source_mutate.md", "Source fixes on mutated files")
     return "\n".join(parts)
 
 
@@ -226,6 +249,11 @@ def readme_section(image: Optional[str] = None) -> str:
         if depth:
             out += ["", "Cost by depth (CIFAR ResNets, 1x3x32x32, `python -m bench.depth`):", "",
                     *depth]
+        fixes = _first_table("source_mutate.md")
+        if fixes:
+            out += ["", "Source fixes on mutated third-party files (kuangliu's pytorch-cifar) and "
+                    "the project's own models and examples: one site per mutant, "
+                    "`find_fixes` on each (`python -m bench.source_mutate`):", "", *fixes]
         if (RESULTS / "speed.png").exists():
             out += ["", f"![shapecheck vs a meta and a real CPU forward, ResNet-50 by input size]({image})"]
         out += ["", "Re-run: `make bench` (a few minutes; writes `bench/results/quick/`) or "

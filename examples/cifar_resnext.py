@@ -1,4 +1,4 @@
-"""The CIFAR ResNeXt bottleneck from the grouped-convolution page (seed page 003), in full.
+"""The CIFAR ResNeXt bottleneck from the grouped-convolution page (the article ResNeXt与分组卷积), in full.
 
 `ResNeXtBottleneck` reduces with a 1x1 conv to `D = cardinality * int(base_width *
 width_ratio)` channels, applies a 3x3 conv with `groups=cardinality` (the only grouped

@@ -1,4 +1,4 @@
-"""The residual and ResNeXt blocks of d2l.ai chapter 8.6 (seed page 004), with lazy layers as d2l writes them.
+"""The residual and ResNeXt blocks of d2l.ai chapter 8.6 (d2l.ai section 8.6), with lazy layers as d2l writes them.
 
 `Residual(num_channels, use_1x1conv, strides)` and `ResNeXtBlock(num_channels, groups,
 bot_mul, use_1x1conv, strides)` use `nn.LazyConv2d` / `nn.LazyBatchNorm2d`: the input width

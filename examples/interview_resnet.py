@@ -1,4 +1,4 @@
-"""ResNet basics from the interview-preparation page (seed page 001), in the d2l style it uses.
+"""ResNet basics from the interview-preparation page (the interview page 【CV面试必会】深度学习网络之Resnet), in the d2l style it uses.
 
 `Residual(input_channels, num_channels, use_1x1conv, strides)` is the basic two-conv block;
 its shortcut is the input itself unless `use_1x1conv` adds a 1x1 conv (with the block's

@@ -1,7 +1,7 @@
-"""The Keras ResNeXt residual unit from the boot-camp homework (seed pages 000 and 002), in PyTorch.
+"""The Keras ResNeXt residual unit from the boot-camp homework (the 365天深度学习训练营 J6/J7 ResNeXt homework and its two answer pages), in PyTorch.
 
 The homework asks why `x = Add()([x, shortcut])` does not fail when `conv_shortcut=False`
-although the channel counts "differ". Page 000 answers that the add zero-pads or broadcasts
+although the channel counts "differ". The first answer page answers that the add zero-pads or broadcasts
 the smaller tensor; that is wrong (neither Keras `Add` nor PyTorch `+` ever pads). The real
 answer is in `stack`: its first block always projects to `filters * 2` channels with the
 stack's stride, so every later block receives exactly `filters * 2` channels at an unchanged

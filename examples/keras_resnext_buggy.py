@@ -1,7 +1,7 @@
 """The Keras ResNeXt blocks of `keras_resnext.py` misused: when `conv_shortcut=False` does break.
 
-Seed pages 000 and 002 ask why the identity shortcut "with different channel counts" raises
-no error. In the seed's own `stack()` it never has different channel counts: the first
+The 365天深度学习训练营 J6/J7 ResNeXt homework and its two answer pages ask why the identity
+shortcut "with different channel counts" raises no error. In the seed's own `stack()` it never has different channel counts: the first
 block projects. These networks build the stacks differently, and the identity shortcut
 then meets a main branch of another shape. Each residual add fails (or silently
 broadcasts) at the line `x = x + shortcut` in `keras_resnext.py` (`Block.forward`).
@@ -10,8 +10,8 @@ broadcasts) at the line `x = x + shortcut` in `keras_resnext.py` (`Block.forward
   pass (a real run stops at the first):
   (a) stack2 is built by `stack_without_projection()`, whose first block keeps the identity
       shortcut while it doubles the width and halves the size: at `stack2.0` the add gets
-      [1, 512, 28, 28] (main) + [1, 256, 56, 56] (shortcut), a channel mismatch. Page 000
-      claims the add pads the smaller tensor; it raises instead.
+      [1, 512, 28, 28] (main) + [1, 256, 56, 56] (shortcut), a channel mismatch. The first
+      answer page claims the add pads the smaller tensor; it raises instead.
   (b) stack4 gets an extra stride-2 block appended to shrink the final map; its width is
       unchanged, so the author kept the identity shortcut: at `stack4.3` the add gets
       [1, 2048, 4, 4] + [1, 2048, 7, 7], a spatial mismatch.
@@ -58,7 +58,7 @@ INPUT_SHAPES = {
 
 def stack_without_projection(in_channels: int, filters: int, blocks: int, strides: int,
                              groups: int = 32) -> nn.Sequential:
-    """`stack()` "simplified" on page 000's belief that `Add` pads: no projection anywhere.
+    """`stack()` "simplified" on the first answer page's belief that `Add` pads: no projection anywhere.
 
     Bug: the first block changes the width (and the size, when `strides` > 1) but adds its
     input unchanged.

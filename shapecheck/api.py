@@ -16,8 +16,12 @@ import torch.nn as nn
 
 from shapecheck.analysis import diagnose, intent
 from shapecheck.analysis.assemble import assemble
+from shapecheck.analysis.built_size import find_built_size
 from shapecheck.analysis.fix import fix_findings
+from shapecheck.analysis.group import group_findings
 from shapecheck.analysis.propagate import probe_pass, propagate_shapes
+from shapecheck.analysis.size_findings import resolution_findings
+from shapecheck.analysis.size_fix import failing_adds, propose_size_fix
 from shapecheck.analysis.sizes import parse_ranges, prove_sizes
 from shapecheck.graph.residual import find_residual_adds
 from shapecheck.graph.source import error_location
@@ -33,7 +37,7 @@ from shapecheck.report import Report, TargetError
 def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
           tracer: str = "auto", probe: bool = True, fixes: bool = True,
           lang: Optional[str] = None, leaf_modules: tuple[type, ...] = (),
-          sizes: Any = None) -> Report:
+          sizes: Any = "auto", group: bool = True) -> Report:
     """Analyse `model` for example `inputs` without running it; return its Report.
 
     Args:
@@ -46,9 +50,15 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
         fixes: propose projection fixes and verify them on the patched graph.
         lang: "en" or "zh" for messages (default from SHAPECHECK_LANG / the locale).
         leaf_modules: extra module types to keep whole while tracing.
-        sizes: prove the valid input sizes (`report.sizes`): True for H and W over
-            [1, inf), a range text ("32..2048", "H=32..512,W=64.."), or {axis: (lo, hi)};
-            None skips the proof.
+        sizes: prove the valid input sizes. "auto" (the default) proves H and W over
+            [1, inf) within a small time budget and, when the example size works but a
+            class of sizes fails at a residual add, adds one SC105 warning (and keeps the
+            proof in `report.sizes`); True does the same without a budget and always keeps
+            the proof; a range text ("32..2048", "H=32..512,W=64..") or {axis: (lo, hi)}
+            also makes every failing class inside the range an SC105 error; None or False
+            skips the proof.
+        group: merge the findings of one root cause (the instances of a class failing the
+            same way, and the layers that receive their wrong width) into one.
 
     Example:
         >>> import torch.nn as nn
@@ -69,7 +79,8 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
         tensors, notes = example_tensors(model, inputs)
     except InputError as exc:
         return Report(target=name, model=model, error=TargetError("input", str(exc)))
-    notes += [n for n in [materialise_lazy(model, tensors)] if n]
+    lazy_note = materialise_lazy(model, tensors)
+    notes += [n for n in [lazy_note] if n]
     input_shapes = [tuple(t.shape) for t in tensors]
     try:
         traced = clock.time("trace", trace_model, model, tensors, tracer, leaf_modules)
@@ -89,9 +100,13 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
     if wrong_branch:
         prop = clock.time("propagate", propagate_shapes, gm, tensors, kept)
 
+    auto = isinstance(sizes, str) and sizes == "auto"
+    ranges = None if auto or sizes is True or sizes is None or sizes is False else (
+        parse_ranges(sizes) if isinstance(sizes, str) else sizes)
+    budget = AUTO_SIZES_BUDGET if auto else None
     proved = None if sizes is None or sizes is False else clock.time(
-        "sizes", prove_sizes, gm, prop, structures, kept, input_shapes, traced.tracer,
-        None if sizes is True else parse_ranges(sizes) if isinstance(sizes, str) else sizes)
+        "sizes", _proof, gm, prop, structures, kept, input_shapes, traced.tracer, ranges,
+        budget, notes)
 
     ctx = diagnose.Context(gm, prop, probe_pass(model, traced, tensors, kept, probe),
                            lang or default_language(), wrong_branch)
@@ -101,6 +116,15 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
 
     findings, patched = clock.time("fix", lambda: fix_findings(
         ctx, tensors, kept, structures, findings) if fixes else (findings, None))
+    if group:
+        findings = clock.time("group", group_findings, findings, gm, model)
+    size_findings = [] if not proved or "note" in proved else clock.time(
+        "sizes", _size_findings, gm, prop, structures, kept, input_shapes, traced.tracer,
+        proved, ranges, budget, ctx.lang, fixes)
+    if size_findings:
+        findings = diagnose.in_graph_order(gm, findings + size_findings)
+    if auto and not size_findings:
+        proved = None  # the default proof speaks only when it found something
     bad_input = diagnose.input_error(ctx, findings)
     error = None if bad_input is None else TargetError(
         "input", diagnose.input_message(ctx, bad_input), bad_input.location)
@@ -108,7 +132,43 @@ def check(model: nn.Module, inputs: Any = None, *, target: Optional[str] = None,
                       parameters=parameter_count(model), tracer=traced.tracer, gm=gm,
                       structures=structures, prop=prop, findings=findings, notes=notes,
                       timings=clock.done(), error=error, patched=patched)
-    return report if proved is None else dataclasses.replace(report, sizes=proved)
+    report = report if proved is None else dataclasses.replace(report, sizes=proved)
+    # a default input whose size fails at a layer built for one resolution: check at that
+    # resolution instead (lazy layers are already sized for the default: not then)
+    built = None if inputs is not None or lazy_note or report.error else \
+        find_built_size(gm, prop, structures, kept, tensors)
+    if built is not None:
+        again = check(model, built.shape, target=name, tracer=tracer, probe=probe,
+                      fixes=fixes, lang=lang, leaf_modules=leaf_modules, sizes=sizes,
+                      group=group)
+        if again.error is None and len(again.errors) <= len(report.errors):
+            return dataclasses.replace(again, notes=[built.note, *again.notes])
+    return report
+
+
+AUTO_SIZES_BUDGET = 0.25  # seconds the default proof may spend looking for the period
+
+
+def _proof(gm, prop, structures, kept, input_shapes, tracer, ranges, budget, notes):
+    """The all-sizes proof; a construct it trips on costs the proof, not the analysis."""
+    try:
+        return prove_sizes(gm, prop, structures, kept, input_shapes, tracer, ranges, budget)
+    except Exception as exc:  # noqa: BLE001 - any failure of the proof is reported, not raised
+        notes.append(f"input sizes not proved: the proof failed ({type(exc).__name__}: {exc})")
+        return None
+
+
+def _size_findings(gm, prop, structures, kept, input_shapes, tracer, proved, ranges, budget,
+                   lang, fixes: bool):
+    """SC105 findings, with the weight-keeping fix proved at every size when one exists."""
+    fix = None
+    if fixes and failing_adds(proved, {s.add.name for s in structures}):
+        try:
+            fix = propose_size_fix(gm, prop, structures, kept, input_shapes, tracer, proved,
+                                   ranges, budget)
+        except Exception:  # noqa: BLE001 - no proved fix is better than no finding
+            fix = None
+    return resolution_findings(gm, proved, structures, lang, ranges is not None, fix)
 
 
 class _Clock:

@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="path/to/file.py, path/to/file.py:NAME, or a directory")
     parser.add_argument("--input", action="append", metavar="SHAPE", default=None,
                         help="example input shape, e.g. 1,3,224,224 or 1x3x224x224 "
-                             "(append :long etc. for a dtype); repeat for several inputs")
+                             "(append :long etc. for a dtype); repeat for several inputs. "
+                             "Default: the file's INPUT_SHAPE, else one read off the first "
+                             "layer with a batch of 2")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="output format (default text)")
     parser.add_argument("--output", "-o", metavar="FILE",
@@ -55,9 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detail", choices=DETAILS, default=None,
                         help="graph detail (default blocks)")
     parser.add_argument("--sizes", nargs="?", const="", default=None, metavar="RANGE",
-                        help="prove the valid input sizes: H and W over [1, inf), or "
-                             "32..2048, or H=32..512,W=64..")
-    parser.add_argument("--no-sizes", action="store_true", help="do not prove input sizes")
+                        help="print the valid input sizes, proved: H and W over [1, inf), "
+                             "or 32..2048, or H=32..512,W=64.. (with a range every failing "
+                             "size class in it is an error); by default the proof runs "
+                             "quietly and warns (SC105) only about resolution-dependent adds")
+    parser.add_argument("--no-sizes", action="store_true",
+                        help="do not prove input sizes (no SC105)")
     parser.add_argument("--confirm", action="store_true",
                         help="run the model for real after the static pass and compare")
     parser.add_argument("--device", default=None, metavar="auto|cpu|cuda",
@@ -154,6 +159,9 @@ def _run(args: argparse.Namespace) -> int:
     if options["confirm"]:
         _check_device(options["device"])
     reports, tracebacks = _analyse(options)
+    repairs = None
+    if (options["diff"] or options["fix"]) and _any_fixable(reports):
+        reports, repairs = _find_source_fixes(reports, options)
     document = _render(reports, tracebacks, options)
     if options["output"]:
         from shapecheck.reporters import write_atomically
@@ -169,22 +177,39 @@ def _run(args: argparse.Namespace) -> int:
         _write_html(reports, tracebacks, options)
     from shapecheck.runner import exit_status
 
-    if (options["diff"] or options["fix"]) and any(r.errors for r in reports):
-        _source_fixes(reports, options)
+    if repairs is not None:
+        _source_fixes(repairs, reports, options)
     status = exit_status(reports)
     if options["graph"]:
         status = max(status, _write_graphs(reports, options))
     return status
 
 
-def _source_fixes(reports, options: dict[str, Any]) -> None:
-    """--diff / --fix: find the verified source edits, print or apply them."""
-    from shapecheck.repair.run import apply_fixes, diff_text, find_fixes, hint
+def _find_source_fixes(reports, options: dict[str, Any]):
+    """--diff / --fix: the verified source edits, and the Reports carrying them (so that
+    JSON's `fix.edits` and SARIF's `fixes` hold the edit `--diff` prints)."""
+    from shapecheck.repair.attach import with_source_fixes
+    from shapecheck.repair.run import find_fixes
 
-    specs = [r.target for r in reports if r.errors and r.error is None]
+    specs = [r.target for r in reports if _any_fixable([r])]
     with _stdout_to_stderr():
         repairs = find_fixes(specs, options["inputs"])
-        if options["fix"]:
+    return with_source_fixes(reports, repairs.fixes, repairs.origins), repairs
+
+
+def _any_fixable(reports) -> bool:
+    from shapecheck.repair import fixable
+
+    return any(r.error is None and fixable(r) for r in reports)
+
+
+def _source_fixes(repairs, reports, options: dict[str, Any]) -> None:
+    """--diff / --fix: print the verified source edits, or apply them."""
+    from shapecheck.repair.run import apply_fixes, diff_text, hint
+
+    if options["fix"]:
+        specs = [r.target for r in reports if _any_fixable([r])]
+        with _stdout_to_stderr():
             repairs = apply_fixes(repairs, specs, options["inputs"], options["unsafe_fixes"])
     text = diff_text(repairs) if options["diff"] else ""
     if text and options["format"] == "text" and not options["output"]:
@@ -198,9 +223,8 @@ def _source_fixes(reports, options: dict[str, Any]) -> None:
     closing = hint(repairs, options["fix"], options["unsafe_fixes"])
     if closing:
         _info(closing, options)
-    if not repairs.fixes:
-        _info("no verified source fix found; the graph-level fix in the report still applies",
-              options)
+    for _, why in repairs.unfixed:
+        _info(f"no source fix: {why}", options)
 
 
 def _shown(path: str) -> str:
@@ -224,7 +248,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(str(exc)) from None
         for warning in config.warnings:
             _error(f"warning: {warning}")
-    sizes = _sizes_option(args)
+    sizes = _sizes_option(args, config.sizes)
     targets = list(args.targets) or config.targets
     if not targets:
         raise UsageError("no TARGET given (name a model file, e.g. shapecheck model.py, or "
@@ -262,13 +286,19 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _sizes_option(args: argparse.Namespace) -> Optional[str]:
-    """`--sizes [RANGE]`: the range text ("" for every size), or None when off."""
-    if args.sizes is None or args.no_sizes:
-        return None
+def _sizes_option(args: argparse.Namespace, configured: Any = None) -> Any:
+    """`check`'s sizes: None for each engine's default (torch: the quiet proof, SC105
+    only), False for `--no-sizes`, True for a bare `--sizes`, else the range text;
+    `[tool.shapecheck] sizes` (true, false or a range) stands in for the flags."""
+    if args.no_sizes:
+        return False
+    if args.sizes is None:
+        return configured
     if args.sizes and ".." not in args.sizes:  # `--sizes model.py`: a target, not a range
         args.targets = [args.sizes] + list(args.targets)
-        return ""
+        return True
+    if not args.sizes:
+        return True
     from shapecheck.analysis.sizes import parse_ranges
 
     try:
@@ -338,7 +368,7 @@ def _analyse(options: dict[str, Any]):
     if options["lang"]:
         engine_options["lang"] = options["lang"]
     if options["sizes"] is not None:
-        engine_options["sizes"] = options["sizes"] or True
+        engine_options["sizes"] = options["sizes"]
     checked = []
     # The user's code may print: keep standard output for the report alone.
     with _stdout_to_stderr(), _Progress(options) as progress:

@@ -14,6 +14,7 @@ CHANNEL_MISMATCH = "channel_mismatch"
 SPATIAL_MISMATCH = "spatial_mismatch"
 BROADCAST = "broadcast"
 SUSPICIOUS_BROADCAST = "suspicious_broadcast"
+RESOLUTION_DEPENDENT = "resolution_dependent"
 LAYER_MISMATCH = "layer_mismatch"
 OP_FAILURE = "op_failure"
 TARGET_ERROR_KIND = "target_error"
@@ -73,6 +74,17 @@ CODES: tuple[Code, ...] = (
               "ignore this rule for the model; otherwise add the stride or "
               "pooling that the other operand is missing.",
          shape_labels=_ADD_SHAPES, template="add.suspicious"),
+    Code("SC105", RESOLUTION_DEPENDENT, "warning", "Residual add: fails at other input sizes",
+         "The add works at the example input size, but the proof over every input size "
+         "(analysis/sizes.py) finds a class of sizes at which its two branches round "
+         "differently (a floor-mode pool against a padded strided conv) and it fails. "
+         "Under `--sizes RANGE` every failing class inside the range is an error.",
+         help="Make both branches round the same way without touching the weights: "
+              "`ceil_mode=True` on the shortcut's pooling (for an average-pool shortcut also "
+              "`count_include_pad=False`, as timm does for ResNet-D) or a padding change; "
+              "the alert names the pool and the valid sizes after the fix. "
+              "`shapecheck --sizes` lists every failing class.",
+         shape_labels=_ADD_SHAPES, template="sizes"),
     Code("SC201", LAYER_MISMATCH, "error", "Layer receives the wrong shape",
          "A convolution, normalisation or linear layer receives a different number of "
          "channels or features than it was built for.",

@@ -7,6 +7,7 @@
     ignore = ["SC104"]
     format = "text"
     timeout = 120                  # seconds per target (0: no limit)
+    sizes = "32..1024"             # every failing input size in it is an error (false: off)
 
 Target paths are relative to the directory of that pyproject.toml.
 """
@@ -28,7 +29,8 @@ else:  # pragma: no cover - Python 3.10 has no tomllib; tomli is its backport
 
 from shapecheck.reporters import FORMATS
 
-KEYS = ("targets", "input", "select", "ignore", "format", "detail", "device", "timeout")
+KEYS = ("targets", "input", "select", "ignore", "format", "detail", "device", "timeout",
+        "sizes")
 
 
 class ConfigError(ValueError):
@@ -48,6 +50,7 @@ class Config:
     detail: Optional[str] = None
     device: Optional[str] = None
     timeout: Optional[float] = None  # seconds per target; 0: no limit
+    sizes: Any = None  # None: the default proof; True/False; or a range text like "32..512"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -131,7 +134,27 @@ def parse_table(table: dict[str, Any], path: str) -> Config:
             raise ConfigError(f"{shown}: [tool.shapecheck] timeout must be a number of "
                               f"seconds (0: no limit), not {timeout!r}")
         config.timeout = float(timeout)
+    config.sizes = _sizes(table.get("sizes"), shown)
     return config
+
+
+def _sizes(value: Any, shown: str) -> Any:
+    """`sizes = true | false | "32..512"` (as `--sizes` / `--no-sizes` / `--sizes RANGE`).
+
+    >>> _sizes("H=32..512", "pyproject.toml"), _sizes(False, "pyproject.toml")
+    ('H=32..512', False)
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    from shapecheck.analysis.sizes import parse_ranges
+
+    try:
+        if not isinstance(value, str):
+            raise ValueError("expected true, false or a range such as \"32..512\"")
+        parse_ranges(value)
+    except ValueError as exc:
+        raise ConfigError(f"{shown}: [tool.shapecheck] sizes {value!r}: {exc}") from None
+    return value
 
 
 def _strings(table: dict[str, Any], key: str, shown: str, split_commas: bool = True) -> list[str]:

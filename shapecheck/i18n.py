@@ -13,7 +13,7 @@ from __future__ import annotations
 import locale
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 LANGUAGES = ("en", "zh")
 
@@ -34,10 +34,39 @@ class Text:
         return template.format(**values) if values else template
 
 
-def default_language() -> str:
-    """"zh" when SHAPECHECK_LANG or the locale asks for Chinese, else "en"."""
-    wanted = os.environ.get("SHAPECHECK_LANG") or os.environ.get("LANG") or ""
-    if not wanted:
+# POSIX order: LC_ALL overrides LC_MESSAGES, which overrides LANG
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def wanted_locale(env: Optional[Mapping[str, str]] = None) -> str:
+    """The language the environment asks for, as gettext reads it: SHAPECHECK_LANG first,
+    then LANGUAGE (its first entry; ignored when the locale is "C", as gettext does), then
+    LC_ALL, LC_MESSAGES and LANG; "" when none is set.
+
+    >>> wanted_locale({"LANG": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8"})
+    'zh_CN.UTF-8'
+    >>> wanted_locale({"LC_ALL": "en_US.UTF-8", "LANGUAGE": "zh_CN:en"})
+    'zh_CN'
+    """
+    env = os.environ if env is None else env
+    if env.get("SHAPECHECK_LANG"):
+        return env["SHAPECHECK_LANG"]
+    posix = next((env[name] for name in LOCALE_VARIABLES if env.get(name)), "")
+    language = env.get("LANGUAGE", "").split(":")[0]
+    if language and posix not in ("C", "POSIX"):
+        return language
+    return posix
+
+
+def default_language(env: Optional[Mapping[str, str]] = None) -> str:
+    """"zh" when SHAPECHECK_LANG or the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, then
+    the process locale) asks for Chinese, else "en".
+
+    >>> default_language({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"})
+    'zh'
+    """
+    wanted = wanted_locale(env)
+    if not wanted and env is None:
         try:
             wanted = locale.getlocale()[0] or ""
         except ValueError:

@@ -2,19 +2,20 @@
 
 Opt-in, like pytest-flakes: without `--shapecheck` the plugin adds nothing to a run, and
 importing it costs no torch import. With it, each model file under the paths pytest
-collects becomes one item, `path/model.py::shapecheck`, which runs `shapecheck.runner.
+collects (a Jupyter notebook too) becomes one item, `path/model.py::shapecheck`, which runs `shapecheck.runner.
 check_spec` on the file and fails when any model in it has a finding of severity error or
 could not be analysed. The failure shows what `shapecheck path/model.py` prints. A file
 that offers no model at all (a module of helper layers) is skipped, as when `shapecheck`
 searches a directory.
 
 Which files are model files:
-  * the file name matches one of the `shapecheck_patterns` ini globs (default `*.py`; a
+  * the file name matches one of the `shapecheck_patterns` ini globs (default `*.py` and
+    `*.ipynb`; a
     glob containing "/" is matched against the path relative to the rootdir), and
   * it is not a test module (`python_files`, default `test_*.py *_test.py`), a
     `conftest.py` or `setup.py`, and its name does not start with "_" or ".", and
-  * its source uses `torch.nn` (`import torch.nn`, `from torch import nn`,
-    `from torch.nn import ...` or `torch.nn.` in the code).
+  * its source (a notebook's: its code cells) uses `torch.nn` (`import torch.nn`,
+    `from torch import nn`, `from torch.nn import ...` or `torch.nn.` in the code).
 
 One item per file, not per model: which models a file offers (instances, no-argument
 factories, classes) is only known after importing it, and collection should neither import
@@ -34,7 +35,8 @@ from typing import Any, Optional
 
 import pytest
 
-DEFAULT_PATTERNS = ["*.py"]
+DEFAULT_PATTERNS = ["*.py", "*.ipynb"]
+MODEL_SUFFIXES = (".py", ".ipynb")
 _EXCLUDED_NAMES = {"conftest.py", "setup.py", "__init__.py", "__main__.py"}
 _USES_TORCH_NN = re.compile(
     r"^\s*(?:import\s+torch\.nn\b|from\s+torch\.nn\b|from\s+torch\s+import\s+[^#\n]*\bnn\b)"
@@ -47,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--shapecheck", action="store_true", default=False,
                     help="check model files (see shapecheck_patterns) for shape bugs")
     parser.addini("shapecheck_patterns", type="args", default=list(DEFAULT_PATTERNS),
-                  help="globs of files that --shapecheck checks (default: *.py; files must "
+                  help="globs of files that --shapecheck checks (default: *.py *.ipynb; files must "
                        "also use torch.nn)")
 
 
@@ -57,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.File]:
     config = parent.config
-    if not config.getoption("shapecheck") or file_path.suffix != ".py":
+    if not config.getoption("shapecheck") or file_path.suffix not in MODEL_SUFFIXES:
         return None
     if not is_model_file(file_path, config):
         return None
@@ -78,7 +80,34 @@ def is_model_file(path: Path, config: pytest.Config) -> bool:
         source = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
+    if path.suffix == ".ipynb":
+        source = notebook_code(source)
     return uses_torch_nn(source)
+
+
+def notebook_code(document: str) -> str:
+    """The code cells of a notebook's JSON `document`, joined ("" when it is not JSON).
+
+    Read here with `json` rather than `shapecheck.load.notebook`, which imports torch:
+    collection stays light, and a broken notebook is still collected (when it names
+    torch.nn) so that its item reports why it cannot be read.
+
+    Example:
+        >>> notebook_code('{"cells": [{"cell_type": "markdown", "source": "torch.nn."},'
+        ...               ' {"cell_type": "code", "source": ["from torch ", "import nn"]}]}')
+        'from torch import nn'
+        >>> notebook_code("{not json")
+        ''
+    """
+    import json
+
+    try:
+        cells = json.loads(document).get("cells", [])
+    except (ValueError, AttributeError):
+        return ""
+    sources = [cell.get("source", "") for cell in cells
+               if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+    return "\n".join("".join(s) if isinstance(s, list) else str(s) for s in sources)
 
 
 def uses_torch_nn(source: str) -> bool:

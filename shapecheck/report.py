@@ -106,6 +106,32 @@ class Location:
 
 
 @dataclass(frozen=True)
+class SourceEdit:
+    """One verified edit of the user's file: lines `start_line`..`end_line` (1-based,
+    inclusive; `end_line = start_line - 1` inserts before `start_line`) become
+    `replacement`. `applicability` is "safe" (every parameter keeps its shape) or
+    "unsafe" (parameters change), as ruff names them."""
+
+    path: str
+    start_line: int
+    end_line: int
+    replacement: str
+    applicability: str
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "start_line": self.start_line, "end_line": self.end_line,
+                "replacement": self.replacement, "applicability": self.applicability,
+                "description": self.description}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "SourceEdit":
+        """The SourceEdit that `to_json` wrote."""
+        return cls(doc["path"], doc["start_line"], doc["end_line"], doc["replacement"],
+                   doc["applicability"], doc.get("description", ""))
+
+
+@dataclass(frozen=True)
 class Fix:
     """What makes a residual add's operands agree.
 
@@ -116,6 +142,11 @@ class Fix:
     shortcut/main (an int, or a tuple when the ratio differs per dim). `verified` is True
     when the fix was applied to the traced graph and shapes were propagated again with this
     add clean and nothing new broken.
+
+    For a resolution-dependent add (SC105) the fix keeps the weights: `kind` "ceil_mode"
+    (a pool rounds up) or "padding" (a conv's padding changes), `layers` the layer changed,
+    and `valid_after` the valid sizes the proof gives the patched graph, per axis
+    ({"H": {"valid": [[start, stop, step], ...], "proved": bool, "range": [lo, hi]}}).
     """
 
     kind: str
@@ -125,6 +156,9 @@ class Fix:
     code: str
     verified: bool = False
     layers: tuple[str, ...] = ()
+    valid_after: Optional[dict[str, Any]] = field(default=None, hash=False)
+    # the same fix as edits of the user's source, when --diff/--fix looked for them
+    edits: tuple[SourceEdit, ...] = ()
 
     @property
     def on_shortcut(self) -> bool:
@@ -141,6 +175,8 @@ class Fix:
             "code": self.code,
             "verified": self.verified,
             "layers": list(self.layers),
+            **({"valid_after": self.valid_after} if self.valid_after is not None else {}),
+            **({"edits": [e.to_json() for e in self.edits]} if self.edits else {}),
         }
 
     @classmethod
@@ -148,7 +184,55 @@ class Fix:
         """The Fix that `to_json` wrote (a per-dim stride comes back as a tuple)."""
         return cls(doc["kind"], doc["in_channels"], doc["out_channels"],
                    shape_from_json(doc["stride"]), doc["code"], doc["verified"],
-                   tuple(doc.get("layers", ())))
+                   tuple(doc.get("layers", ())), doc.get("valid_after"),
+                   tuple(SourceEdit.from_json(e) for e in doc.get("edits", ())))
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One place where a grouped finding's cause shows, as the finding it was before
+    grouping: the add of a block of the same class failing the same way (`role` "add"),
+    or a layer after a failing add that receives its wrong width (`role` "cascade")."""
+
+    role: str
+    finding: "Finding"
+
+    @property
+    def module(self) -> str:
+        return self.finding.module
+
+    @property
+    def node(self) -> Optional[str]:
+        return self.finding.node
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, **self.finding.to_json()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "Instance":
+        """The Instance that `to_json` wrote."""
+        return cls(doc["role"], Finding.from_json(doc))
+
+
+@dataclass(frozen=True)
+class BlockClass:
+    """The class whose instances a grouped finding covers, and where it is defined."""
+
+    name: str
+    location: Optional[Location]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name,
+                "location": self.location.to_json() if self.location else None}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> "BlockClass":
+        """The BlockClass that `to_json` wrote."""
+        return cls(doc["name"],
+                   Location.from_json(doc["location"]) if doc.get("location") else None)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})" if self.location else self.name
 
 
 @dataclass(frozen=True)
@@ -170,6 +254,12 @@ class Finding:
     fix: Optional[Fix] = None
     node: Optional[str] = None
     causes: tuple[str, ...] = ()
+    # one root cause, several places (analysis/group.py): every add and cascading layer it
+    # covers, this finding's own first; empty when the finding stands alone
+    instances: tuple[Instance, ...] = ()
+    block_class: Optional[BlockClass] = None
+    # where the failing module was built (load.provenance.Origin.to_json), when recorded
+    origin: Optional[dict[str, Any]] = field(default=None, hash=False, compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -188,7 +278,25 @@ class Finding:
             "node": self.node,
             "causes": list(self.causes),
             "source_line": _source_line(self.location),
+            "instances": [i.to_json() for i in self.instances],
+            "block_class": self.block_class.to_json() if self.block_class else None,
+            **({"origin": self.origin} if self.origin is not None else {}),
         }
+
+    def expanded(self) -> tuple["Finding", ...]:
+        """The findings this one stands for, one per place (itself when not grouped)."""
+        return tuple(i.finding for i in self.instances) or (self,)
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """Every traced node this finding covers: its own, and its instances'."""
+        own = (self.node,) if self.node else ()
+        return own + tuple(i.node for i in self.instances if i.node and i.node != self.node)
+
+    @property
+    def adds(self) -> int:
+        """How many residual adds this finding covers (1 unless grouped)."""
+        return max(1, sum(i.role == "add" for i in self.instances))
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> "Finding":
@@ -197,7 +305,10 @@ class Finding:
                    _location_from_json(doc["location"], doc.get("source_line")),
                    tuple(shape_from_json(s) for s in doc["shapes"]),
                    Fix.from_json(doc["fix"]) if doc.get("fix") else None, doc.get("node"),
-                   tuple(doc.get("causes", ())))
+                   tuple(doc.get("causes", ())),
+                   tuple(Instance.from_json(i) for i in doc.get("instances", ())),
+                   BlockClass.from_json(doc["block_class"]) if doc.get("block_class")
+                   else None, doc.get("origin"))
 
 
 @dataclass(frozen=True)
@@ -629,9 +740,18 @@ class Report:
         """True when the model was analysed and has no finding of severity error."""
         return self.error is None and not self.errors
 
+    def ungrouped(self) -> "Report":
+        """This Report with one finding per place (`Finding.expanded`), as `check` gives it
+        with `group=False`; confirmation runs on it, fixing one add at a time."""
+        if not any(f.instances for f in self.findings):
+            return self
+        order = {name: i for i, name in enumerate(self.nodes)}  # graph order, as diagnosed
+        every = [x for f in self.findings for x in f.expanded()]
+        return replace(self, findings=sorted(every, key=lambda f: order.get(f.node or "", -1)))
+
     def finding_at(self, node: str) -> Optional[Finding]:
-        """The first finding attached to traced node `node`, if any."""
-        return next((f for f in self.findings if f.node == node), None)
+        """The first finding attached to traced node `node` (or covering it), if any."""
+        return next((f for f in self.findings if node in f.places), None)
 
     def to_json(self) -> dict[str, Any]:
         """The contract's per-target result object (plus additive fields): every field of

@@ -175,9 +175,12 @@ def _check_loaded(target: LoadedTarget, stage: list[str], *, select: Sequence[st
                   ignore: Sequence[str] = (), confirm: bool = False, device: str = "auto",
                   backward: bool = False, **options: Any) -> Optional[CheckedTarget]:
     if is_keras_target(target):  # Keras reads its own graph: shapecheck.keras
-        options.pop("sizes", None)  # sizes are proved on traced torch graphs only
-        return CheckedTarget(target, keras_report(target, select=select, ignore=ignore,
-                                                  confirm=confirm, **options))
+        report = keras_report(target, select=select, ignore=ignore, **options)
+        if confirm and report.error is None:  # a real build and run on the torch backend
+            from shapecheck.confirm.keras_run import confirmed_keras
+            report = _missed_by_static_analysis(
+                confirmed_keras(report, target.factory, device=device))
+        return CheckedTarget(target, report)
     clock = time.perf_counter()
     try:
         model = build_model(target.factory)

@@ -335,7 +335,7 @@ def test_block_facts_reproduce_the_bottleneck_arithmetic():
 
 def test_inputs_are_inferred_when_not_given():
     report = shapecheck.check(PlusBlock())
-    assert report.input_shapes == [(1, 16, 224, 224)]
+    assert report.input_shapes == [(2, 16, 224, 224)]  # the default batch is 2
     assert any("assumed" in note for note in report.notes)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import shutil
 import sys
 
 import pytest
@@ -15,6 +18,7 @@ from shapecheck.report import Finding, Location, Report, TargetError
 from shapecheck.testing import assert_finding, assert_no_shape_errors, format_report
 
 pytest_plugins = ["pytester"]
+HOMEWORK = os.path.join(os.path.dirname(__file__), "reliability", "homework.ipynb")
 
 GOOD = '''import torch.nn as nn
 
@@ -84,6 +88,16 @@ def test_flag_collects_one_item_per_model_file(model_dir):
                                         "test_plain.py::test_one"])
     result.stdout.no_fnmatch_line("helpers.py*")
     result.stdout.no_fnmatch_line("test_plain.py::shapecheck")
+
+
+def test_notebooks_are_collected_when_their_code_uses_torch_nn(model_dir):
+    shutil.copy(HOMEWORK, model_dir.path / "homework.ipynb")
+    (model_dir.path / "notes.ipynb").write_text(json.dumps(
+        {"cells": [{"cell_type": "code", "source": "print(1)", "metadata": {}, "outputs": []}],
+         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    result = model_dir.runpytest("--shapecheck", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["homework.ipynb::shapecheck"])
+    result.stdout.no_fnmatch_line("notes.ipynb*")
 
 
 def test_patterns_ini_option_narrows_the_files(model_dir):

@@ -70,6 +70,22 @@ CASES = [
     Case(("homework.ipynb",), 1, "tests/reliability/homework.ipynb:cell 3:line 7: SC101"),
     Case(("homework.ipynb",), 1, "skipped top-level code at cell 5 lines 2-3 (a training loop)"),
     Case(("not_a_notebook.ipynb",), 2, "is not a readable Jupyter notebook"),
+    # better defaults: a batch of 2, the size the model was built for, a missing dimension
+    Case(("flatten_without_start_dim.py",), 1, "fc (Linear 64->10) expects 64 input features "
+         "but receives 128 (input 128); torch.flatten(x) without start_dim flattens the batch "
+         "too: write torch.flatten(x, 1)"),
+    Case(("cifar_without_input.py",), 0, "no input shape given: checked at 32x32, the size "
+         "the classifier was built for; pass --input to choose"),
+    Case(("mnist_view_without_input.py",), 0, "mnist_view_without_input.py:Net  2x1x28x28 -> "
+         "2x10  residual adds 1/1 ok"),
+    Case(("mnist_view_without_input.py",), 0, "checked at 28x28, the size the model was built "
+         "for; pass --input to choose (at the default 224x224, the output has 128 rows for a "
+         "batch of 2"),
+    Case(("cifar_buggy_without_input.py",), 1, "main branch has 32 channels at 32x32, identity "
+         "shortcut has 16 channels at 32x32"),
+    Case(("input_missing_a_dimension.py",), 2, "1x3x224 looks like N,C,H: W is missing "
+         "(--input 1,3,224,224); PyTorch reads 3 dimensions as one unbatched C,H,W image "
+         "instead", ("--input", "1,3,224")),
 ]
 
 
@@ -105,13 +121,14 @@ def test_exec_runs_the_whole_file(tmp_path, capsys, monkeypatch):
     assert status == 0 and (tmp_path / "net.pth").exists() and "skipped" not in output
 
 
-def test_chdir_at_import_moves_neither_the_report_nor_the_next_target(tmp_path, capsys,
+@pytest.mark.parametrize("run_all", [(), ("--exec",)], ids=["definitions", "exec"])
+def test_chdir_at_import_moves_neither_the_report_nor_the_next_target(run_all, tmp_path, capsys,
                                                                       monkeypatch):
     for name in ("chdir_at_import.py", "clean_block.py"):
         shutil.copy(os.path.join(CASES_DIR, name), tmp_path)
     monkeypatch.chdir(tmp_path)
-    status, _ = _run(capsys, ["--format", "json", "-o", "report.json", "chdir_at_import.py",
-                              "clean_block.py"])
+    status, _ = _run(capsys, [*run_all, "--format", "json", "-o", "report.json",
+                              "chdir_at_import.py", "clean_block.py"])
     document = json.loads((tmp_path / "report.json").read_text())
     assert (status, os.getcwd(), [r["error"] for r in document["results"]]) == (
         0, str(tmp_path), [None, None])
@@ -159,6 +176,91 @@ def test_d2l_lazy_models_give_findings_like_eager_ones():
         ("channel_mismatch", f"net.b{i}.0", 30) for i in (3, 4, 5)]
 
 
+def test_default_input_has_a_batch_of_two():
+    [report] = check_spec(os.path.join(CASES_DIR, "flatten_without_start_dim.py"))
+    assert (report.input_shapes, [(f.code, f.module, f.shapes) for f in report.findings]) == (
+        [(2, 3, 224, 224)], [("SC201", "fc", ((128,), (64,)))])
+
+
+def test_a_model_buggy_at_every_size_keeps_its_finding_at_its_built_size():
+    [report] = check_spec(os.path.join(CASES_DIR, "cifar_buggy_without_input.py"))
+    assert (report.input_shapes, [(f.code, f.module, f.location.line) for f in report.findings]
+            ) == ([(2, 3, 32, 32)], [("SC101", "block2", 15)])
+    assert report.notes[0].startswith("no input shape given: checked at 32x32")
+
+
+def test_a_classifier_wrong_at_every_size_is_reported_at_the_default_size(tmp_path):
+    with open(os.path.join(CASES_DIR, "cifar_without_input.py")) as case:
+        source = case.read()
+    (tmp_path / "wrong_classifier.py").write_text(
+        source.replace("nn.Linear(64 * 4, num_classes)", "nn.Linear(63, num_classes)"))
+    [report] = check_spec(str(tmp_path / "wrong_classifier.py"))
+    assert (report.input_shapes, [(f.code, f.module) for f in report.findings]) == (
+        [(2, 3, 224, 224)], [("SC201", "linear")])
+    assert report.notes == ["no input shape given: assumed (2, 3, 224, 224) from the first layer"]
+
+
+def test_an_explicit_input_is_never_replaced():
+    [report] = check_spec(os.path.join(CASES_DIR, "cifar_without_input.py"), inputs="2,3,64,64")
+    assert (report.input_shapes, [(f.code, f.module) for f in report.findings]) == (
+        [(2, 3, 64, 64)], [("SC201", "linear")])
+
+
+def test_the_suite_leaves_no_file_process_timer_or_partial_output(tmp_path, capsys,
+                                                                  monkeypatch):
+    """Every case again, with its report written by -o: nothing appears outside tmp_path
+    (the user files' tempfile calls land there too), no child process or alarm is left,
+    and every report is whole JSON with no temporary file beside it."""
+    import signal
+    import tempfile
+
+    repo = os.path.dirname(HERE)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    out.mkdir()
+    monkeypatch.chdir(work)
+    before = _tree(repo), _children(), signal.getsignal(signal.SIGALRM)
+    runs = [(c.files, c.args) for c in CASES] + [
+        (("train_at_top_level.py",), ("--exec",)), (("chdir_at_import.py",), ("--exec",))]
+    for number, (files, args) in enumerate(runs):
+        _run(capsys, [*args, "--format", "json", "-o", str(out / f"{number}.json"),
+                      *(os.path.join(CASES_DIR, f) for f in files)])
+        assert os.getcwd() == str(work)
+    assert (_tree(repo), _children(), signal.getsignal(signal.SIGALRM)) == before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert sorted(os.listdir(out)) == sorted(f"{n}.json" for n in range(len(runs)))
+    for number, (files, _) in enumerate(runs):
+        document = json.loads((out / f"{number}.json").read_text())
+        assert len(document["results"]) >= len(files)
+
+
+def _tree(repo: str) -> set[str]:
+    """Where a run could write beside the user: the case and corpus folders (all of them)
+    and the repository's top level (the cwd of the other tests). Not the whole tree: other
+    work may change it meanwhile."""
+    files = {os.path.join(repo, name) for name in os.listdir(repo)}
+    for root in (CASES_DIR, CORPUS):
+        files |= {os.path.join(folder, name) for folder, dirs, names in os.walk(root)
+                  for name in dirs + names}
+    return files
+
+
+def _children() -> set[int]:
+    """The processes whose parent is this one, zombies included (from /proc)."""
+    pids = set()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid():
+            pids.add(int(entry))
+    return pids
+
+
 # ---------------------------------------------------------------------------- the corpus
 
 # residual adds, counted by reading the code: one `out += shortcut` per block
@@ -176,14 +278,28 @@ CORPUS_MODELS = {
 }
 
 
+@pytest.mark.parametrize("inputs", ["2,3,32,32", None], ids=["input", "no-input"])
 @pytest.mark.parametrize("path", sorted(CORPUS_MODELS))
-def test_corpus_has_no_false_error_and_exact_adds(path):
+def test_corpus_has_no_false_error_and_exact_adds(path, inputs):
+    """Also without --input: every corpus model is a CIFAR one, found to be built for 32."""
     expected = CORPUS_MODELS[path]
     seen = {}
     for name, adds in expected.items():
-        [report] = check_spec(f"{os.path.join(CORPUS, path)}:{name}", inputs="2,3,32,32")
-        seen[name] = (report.error, [f.code for f in report.errors], len(report.residual_adds))
-    assert seen == {name: (None, [], adds) for name, adds in expected.items()}
+        [report] = check_spec(f"{os.path.join(CORPUS, path)}:{name}", inputs=inputs)
+        seen[name] = (report.error, [f.code for f in report.errors], len(report.residual_adds),
+                      report.input_shapes)
+    assert seen == {name: (None, [], adds, [(2, 3, 32, 32)]) for name, adds in expected.items()}
+
+
+def test_a_cifar_model_checked_without_input_is_clean_at_32():
+    """The issue's case: kuangliu's ResNet18 without --input was SC201 at 224x224."""
+    [report] = check_spec(os.path.join(CORPUS, "kuangliu-pytorch-cifar", "resnet.py:ResNet18"))
+    assert (report.error, report.findings, report.input_shapes, len(report.residual_adds)) == (
+        None, [], [(2, 3, 32, 32)], 8)
+    assert report.notes[0].startswith(
+        "no input shape given: checked at 32x32, the size the classifier was built for; "
+        "pass --input to choose (at the default 224x224, linear fails: it expects 512 input "
+        "features but receives 25088)")
 
 
 def test_corpus_files_keep_their_licence():

@@ -13,6 +13,7 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.analysis.propagate import Propagation
+from shapecheck.codes import RESOLUTION_DEPENDENT
 from shapecheck.graph.residual import ResidualStructure
 from shapecheck.graph.source import layer_path, node_location, owner_module
 from shapecheck.ops.counts import module_params, node_macs
@@ -34,7 +35,10 @@ def assemble(*, target: str, model: nn.Module, input_shapes: list[Shape], parame
         (3, 2)
     """
     nodes = node_infos(gm, prop, model)
-    failing = {f.node for f in findings}
+    # an add that works at the example size and fails at other sizes is ok here, unless
+    # those sizes were asked for (SC105 as an error under --sizes RANGE)
+    failing = {node for f in findings if f.is_error or f.kind != RESOLUTION_DEPENDENT
+               for node in f.places}
     blocks = [block(i, s, gm, model, prop, nodes, s.add.name not in failing)
               for i, s in enumerate(structures)]
     return Report(target=target, input_shapes=input_shapes, output_shapes=list(prop.outputs),

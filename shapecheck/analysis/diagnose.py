@@ -18,6 +18,8 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.codes import code_for
+from shapecheck.analysis.batch_merge import merged_batch_hint
+from shapecheck.analysis.input_rank import rank_hint
 from shapecheck.analysis.intent import Consumer, width_setters
 from shapecheck.ops.families import family_of
 from shapecheck.ops.layout import Layout, layout_of, spatial_text
@@ -192,6 +194,8 @@ def explain(ctx: Context, s: ResidualStructure, layout: Layout) -> list[str]:
         names = ", ".join(f"{layer_path(c.node)}: " + (type(c.module).__name__ if c.module else
                                                          call_name(c.node)) for c in later[:3])
         notes.append(ctx.text("cause.consumers", c=later[0].width, unit=unit, layers=names))
+    elif s.add.name in ctx.wrong_branch and fork_shape is not None:
+        notes.append(ctx.text("cause.narrowed", c=layout.channels(fork_shape), unit=unit))
     return notes
 
 
@@ -242,7 +246,14 @@ def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str
             continue
         name = _relative(layer_path(node) if node.op == "call_module" else node.name, prefix)
         merges = node.op == "call_function" and call_name(node) in ("cat", "concat", "stack")
-        if layout.channels(before) != layout.channels(out) and not merges:
+        built_for = _expected_channels(ctx, node, layout)
+        if built_for is not None and built_for != layout.channels(before):
+            # a layer built for other inputs does not "change" the channels: it receives
+            # the wrong number, and saying so points at the layer to fix
+            notes.append((layout.channels(out), ctx.text(
+                "cause.receives", layer=name, unit=unit, a=layout.channels(before),
+                want=built_for, b=layout.channels(out))))
+        elif layout.channels(before) != layout.channels(out) and not merges:
             notes.append((layout.channels(out), ctx.text(
                 "cause.channels", layer=name, unit=unit, a=layout.channels(before),
                 b=layout.channels(out))))
@@ -252,6 +263,16 @@ def _branch_changes(ctx: Context, branch, prefix: str, layout: Layout, unit: str
             notes.append((None, ctx.text(key, layer=name, a=ctx.where(before, layout),
                                       b=ctx.where(out, layout))))
     return notes
+
+
+def _expected_channels(ctx: Context, node: fx.Node, layout: Layout) -> Optional[int]:
+    """The input channels a layer that failed on its input was built for, else None."""
+    result = ctx.prop.results.get(node.name)
+    failure = result.failure if result is not None else None
+    if failure is None or failure.kind != "layer" or failure.expectation is None:
+        return None
+    want = failure.expectation
+    return want.size if want.dim == layout.channel_dim else None
 
 
 def collapse_repeats(notes: list[str]) -> list[str]:
@@ -317,6 +338,8 @@ def check_failures(ctx: Context, residual_adds: set[str]) -> list[Finding]:
             message = ctx.text("layer", layer=layer_path(node), type=_describe(module),
                             want=want.size, what=ctx.text(f"unit.{want.what}"),
                             got=got[want.dim], shape=format_shape(got))
+            hint = merged_batch_hint(node, got, ctx.lang)
+            message = message if hint is None else f"{message}; {hint}"
             findings.append(_finding("layer_mismatch", message, node, layer_path(node),
                                      (got, tuple(expected))))
             continue
@@ -364,12 +387,15 @@ def input_message(ctx: Context, finding: Finding) -> str:
     failure = ctx.prop.results[node.name].failure
     want = failure.expectation
     got = failure.operand_shapes[0] if failure.operand_shapes else None
+    hint = rank_hint(ctx.module(node), got, ctx.lang)  # a dimension missing or extra
     if want is None or got is None:
-        return ctx.text("input_other", shape=format_shape(got), layer=layer_path(node),
-                     type=_describe(ctx.module(node)), error=failure.message)
-    return ctx.text("input", shape=format_shape(got), layer=layer_path(node),
-                 type=_describe(ctx.module(node)), want=want.size,
-                 what=ctx.text(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])
+        message = ctx.text("input_other", shape=format_shape(got), layer=layer_path(node),
+                           type=_describe(ctx.module(node)), error=failure.message)
+    else:
+        message = ctx.text("input", shape=format_shape(got), layer=layer_path(node),
+                           type=_describe(ctx.module(node)), want=want.size,
+                           what=ctx.text(f"unit.{want.what}"), dim=want.dim, got=got[want.dim])
+    return message if hint is None else f"{message}; {hint}"
 
 
 def residual_rule(ctx: Context, structures: list[ResidualStructure]) -> list[Finding]:

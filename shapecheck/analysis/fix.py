@@ -192,14 +192,15 @@ def apply_fixes(gm: fx.GraphModule, report: Report,
         >>> [n.target for n in gm.graph.nodes if n.op == "call_module"]
         ['shapecheck_fix_0', 'conv']
     """
-    chosen = report.findings if findings is None else findings
+    every = report.ungrouped().findings  # a grouped finding fixes each add it covers
+    chosen = every if findings is None else [x for f in findings for x in f.expanded()]
     adds = {a.node: a for a in report.residual_adds}
     plans = []
     for finding in chosen:
         residual = adds.get(finding.node or "")
         if finding.fix is None or residual is None:
             continue
-        index = report.findings.index(finding)
+        index = every.index(finding)
         fork_shape = report.nodes[residual.fork].shape
         plans.append((index, finding.fix, residual, len(fork_shape or ())))
     return insert_fixes(gm, plans)

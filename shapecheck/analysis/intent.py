@@ -225,7 +225,8 @@ def _same_shape_input(node: fx.Node, shape_of: ShapeOf) -> Optional[fx.Node]:
 
 
 def choose_sides(gm: fx.GraphModule, structures, prop) -> dict[str, list[Consumer]]:
-    """Failed adds whose later layers expect the shortcut's width, with those layers.
+    """Failed adds whose later layers expect the shortcut's width (or whose main branch
+    narrows an identity block: see `narrowed_block`), with those layers.
 
     For these adds the main branch is the wrong side: propagation continues with the
     shortcut (so nothing after the add fails in consequence) and the fix resizes the
@@ -255,9 +256,25 @@ def choose_sides(gm: fx.GraphModule, structures, prop) -> dict[str, list[Consume
         if main[dim] == short[dim]:
             continue
         later = consumers(gm, s.add, lambda n: prop.shape(n.name), dim)
-        if shortcut_is_intended(later, main[dim], short[dim]):
+        # with no later layer to ask, a block that narrows its identity input is the clue
+        if shortcut_is_intended(later, main[dim], short[dim]) or (
+                not later and narrowed_block(s.shortcut, main[dim], short[dim])):
             found[s.add.name] = later
     return found
+
+
+def narrowed_block(shortcut: str, main_width: int, shortcut_width: int) -> bool:
+    """True when the main branch comes back narrower than the block's own input.
+
+    Networks widen as they deepen; a block whose identity shortcut is wider than its main
+    branch has a main branch that forgot to widen again (a bottleneck's expand conv left at
+    the reduced width). Projecting the shortcut down would shrink the network instead, so
+    when no later layer says which width it wants, the main branch is the side to fix.
+
+    >>> narrowed_block("identity", 64, 256), narrowed_block("identity", 256, 64)
+    (True, False)
+    """
+    return shortcut == "identity" and main_width < shortcut_width
 
 
 def kept_operands(structures, wrong_branch: dict[str, list[Consumer]]) -> dict[str, int]:

@@ -188,6 +188,8 @@ class AxisEvaluator:
             return resolved
         if isinstance(value, (tuple, list)):
             return type(value)(self._resolve(v) for v in value)
+        if isinstance(value, slice):  # x[:, :n]: a bound may come from another tensor
+            return slice(*(self._resolve(v) for v in (value.start, value.stop, value.step)))
         if isinstance(value, dict):
             return {k: self._resolve(v) for k, v in value.items()}
         return value
@@ -336,9 +338,12 @@ class AxisEvaluator:
             raise Unprovable(self.node, "an unbatched pooling")
         dims = list(x.dims[:2])
         for i, n in enumerate(x.dims[2:]):
+            mode = ", ceil_mode" if ceil_mode else ""
+            if not af.pool_padding_ok(kernel[i], padding[i]):
+                raise Unprovable(self.node, f"{name} padding {padding[i]} is above half its "
+                                            f"kernel {kernel[i]}: torch refuses it at any size")
             out, ok = af.pool_output(n.size, kernel[i], stride[i], padding[i], dilation[i],
                                      ceil_mode)
-            mode = ", ceil_mode" if ceil_mode else ""
             dims.append(self._windowed(n, out, ok, stride[i], x,
                                        f"{name}(kernel {kernel[i]}, stride {stride[i]}, "
                                        f"padding {padding[i]}{mode})"))
@@ -566,9 +571,12 @@ class AxisEvaluator:
     def _slice(self, dim: Dim, item: slice, x: Dims) -> Dim:
         if item == slice(None):
             return dim
+        fixed = [b.size if isinstance(b, Dim) and not b.varies and isinstance(b.size, int)
+                 else b for b in (item.start, item.stop, item.step)]
+        item = slice(*fixed)
         step = item.step or 1
         bounds = (item.start, item.stop)
-        if step < 1 or any(isinstance(b, Dim) for b in bounds):
+        if not isinstance(step, int) or step < 1 or any(isinstance(b, Dim) for b in bounds):
             raise Unprovable(self.node, "a slice with varying bounds")
         if not dim.varies:
             return Dim(int(af.slice_length(dim.size, item.start, item.stop, step)), ZERO, dim.axes)

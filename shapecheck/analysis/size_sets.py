@@ -126,6 +126,88 @@ def _truncated(progressions: list[Progression], hi: Optional[int]) -> list[Progr
     return kept
 
 
+AXIS_WORDS = {"H": "heights", "W": "widths", "D": "depths", "L": "lengths"}
+
+
+def describe_sizes(progressions: list, axis: str, lo: int = 1) -> str:
+    """A set of sizes, given as [start, stop, step] progressions, in words.
+
+    >>> describe_sizes([[223, None, 32], [224, None, 32]], "H")
+    'H >= 223 and H mod 32 in {0, 31}'
+    >>> describe_sizes([[1, None, 1]], "H"), describe_sizes([[16, 20, 1], [32, 33, 1]], "W")
+    ('every H >= 1', 'W in 16..19 or W = 32')
+    >>> describe_sizes([], "H")
+    'none'
+    """
+    if not progressions:
+        return "none"
+    infinite = [p for p in progressions if p[1] is None]
+    finite = [p for p in progressions if p[1] is not None]
+    parts = []
+    steps = {p[2] for p in infinite}
+    if len(steps) == 1:
+        step = steps.pop()
+        first = min(p[0] for p in infinite)
+        if all(p[0] - first < step for p in infinite):
+            residues = sorted({p[0] % step for p in infinite})
+            if step == 1:
+                parts.append(f"every {axis} >= {first}" if first <= lo else f"{axis} >= {first}")
+            else:
+                which = (f"== {residues[0]}" if len(residues) == 1
+                         else "in {" + ", ".join(map(str, residues)) + "}")
+                lead = f"{axis} >= {first} and " if first >= lo + step else ""
+                parts.append(f"{lead}{axis} mod {step} {which}")
+            infinite = []
+    for start, _, step in infinite:
+        parts.append(f"{axis} = {start} + {step}k")
+    for start, stop, step in finite:
+        last = stop - 1 - (stop - 1 - start) % step
+        if start == last:
+            parts.append(f"{axis} = {start}")
+        elif step == 1:
+            parts.append(f"{axis} in {start}..{last}")
+        else:
+            parts.append(f"{axis} in {start}..{last} step {step}")
+    return " or ".join(parts)
+
+
+def proof_words(axis: dict) -> str:
+    """How far one axis of `prove_sizes` is decided, in words.
+
+    >>> proof_words({"axis": "H", "range": [1, None], "proved": True})
+    'proved for all H >= 1'
+    >>> proof_words({"axis": "H", "range": [1, None], "proved": False, "checked_to": 4095})
+    'checked exactly for 1 <= H <= 4095, not proved beyond H=4095'
+    """
+    name, (lo, hi) = axis["axis"], axis["range"]
+    span = f"{name} >= {lo}" if hi is None else f"{lo} <= {name} <= {hi}"
+    if axis["proved"]:
+        return f"proved for all {span}"
+    if axis.get("checked_to") is not None:
+        beyond = f", not proved beyond {name}={axis['checked_to']}" if (
+            hi is None or axis["checked_to"] < hi) else ""
+        return f"checked exactly for {lo} <= {name} <= {axis['checked_to']}{beyond}"
+    return "not proved: see the note"
+
+
+def valid_size_lines(sizes) -> list[str]:
+    """The proved valid input sizes for the graph's title, one line per distinct axis.
+
+    >>> axis = {"axis": "H", "range": [1, None], "proved": True, "valid": [[16, None, 16]]}
+    >>> valid_size_lines({"H": axis, "W": {**axis, "axis": "W"}})
+    ['valid input H, W: H mod 16 == 0 (proved for all H >= 1)']
+    """
+    axes = [a for a in (sizes or {}).values() if isinstance(a, dict)]
+    if len(axes) > 1 and all(a["valid"] == axes[0]["valid"] and
+                             a["proved"] == axes[0]["proved"] for a in axes):
+        names, axes = ", ".join(a["axis"] for a in axes), axes[:1]
+    else:
+        names = ""
+    return [f"valid input {names or a['axis']}: "
+            f"{describe_sizes(a['valid'], a['axis'], a['range'][0])} ({proof_words(a)})"
+            for a in axes]
+
+
 def contains(progressions: Sequence[Progression], n: int) -> bool:
     """True when `n` is in one of the progressions.
 
@@ -136,4 +218,5 @@ def contains(progressions: Sequence[Progression], n: int) -> bool:
                for start, stop, step in progressions)
 
 
-__all__ = ["outcome_progressions", "contains", "remove_size", "Progression"]
+__all__ = ["outcome_progressions", "contains", "remove_size", "describe_sizes", "proof_words", "valid_size_lines",
+           "AXIS_WORDS", "Progression"]

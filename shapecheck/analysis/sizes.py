@@ -22,6 +22,7 @@ The result is a plain JSON-ready dict per axis (see `prove_sizes`).
 from __future__ import annotations
 
 import math
+import time
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
@@ -67,8 +68,13 @@ def parse_ranges(text: Optional[str], axes: Sequence[str] = ("H", "W")) -> dict[
 
 def prove_sizes(gm: fx.GraphModule, prop, structures: Sequence[ResidualStructure],
                 kept: dict[str, int], input_shapes: Sequence[tuple], tracer: Optional[str],
-                ranges: Optional[dict[str, tuple]] = None) -> dict[str, Any]:
+                ranges: Optional[dict[str, tuple]] = None,
+                budget: Optional[float] = None) -> dict[str, Any]:
     """Per spatial axis of the single input, the exact valid sizes and failing classes.
+
+    `budget` bounds the seconds spent looking for the period (the default check runs the
+    proof with one): past it, an axis is decided exactly up to the sizes evaluated and
+    says "not proved beyond" them instead of scanning on.
 
     Returns {"H": axis, "W": axis} (or {"note": why not}), each axis a dict with `range`
     ([lo, hi], hi None for unbounded), `valid` ([start, stop, step] progressions, stop
@@ -115,10 +121,12 @@ def prove_sizes(gm: fx.GraphModule, prop, structures: Sequence[ResidualStructure
                          f"{len(shape)}-D input (axes: {', '.join(names)})")
     example_ok = not any(r.failure is not None for r in prop.results.values())
     result: dict[str, Any] = {}
+    deadline = None if budget is None else time.perf_counter() + budget
     for offset, name in enumerate(names):
         if name in ranges:
             result[name] = _prove_axis(gm, prop, kept, 2 + offset, name, ranges[name],
-                                       shape[2 + offset], tracer != "record", example_ok)
+                                       shape[2 + offset], tracer != "record", example_ok,
+                                       deadline)
     return result
 
 
@@ -171,9 +179,11 @@ def _period(requirements: list[tuple[Fraction, int]]) -> int:
 
 
 def _prove_axis(gm, prop, kept, axis: int, name: str, span: tuple, example: int,
-                trusted: bool, example_ok: bool) -> dict[str, Any]:
+                trusted: bool, example_ok: bool,
+                deadline: Optional[float] = None) -> dict[str, Any]:
     lo, hi = span
     length = 128
+    out_of_time = False
     while True:
         top = lo + length if hi is None else min(lo + length, hi + 1)
         main = _Pass(gm, prop, kept, axis, np.arange(lo, top), trusted)
@@ -182,6 +192,9 @@ def _prove_axis(gm, prop, kept, axis: int, name: str, span: tuple, example: int,
         n0 = None if not regular[-1] else lo + (int(irregular[-1]) + 1 if len(irregular) else 0)
         proved = n0 is not None and top - n0 >= main.period
         if proved or (hi is not None and top == hi + 1) or length >= _LARGEST_SCAN:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            out_of_time = True
             break
         length = max(4 * length, 2 * main.period + (n0 or top) - lo)
     direct = main.first.tolist()
@@ -218,7 +231,9 @@ def _prove_axis(gm, prop, kept, axis: int, name: str, span: tuple, example: int,
         if example_ok and lo <= example and (hi is None or example <= hi):
             valid, unknown = _move(example, unknown, valid)
     elif not proved:
-        note = f"cannot prove beyond {name}={top - 1}: no period found below it"
+        note = (f"not proved beyond {name}={top - 1}: " + ("the time budget of the default "
+                "check ran out (--sizes proves without one)" if out_of_time
+                else "no period found below it"))
     mixed = main.ev.mixes_axes
     premise = (f"eval mode; the other axes at their example sizes; "
                + (f"period {period} from the strides, threshold {n0} (every window fits, no "

@@ -94,6 +94,7 @@ def confirmation(report: Report, factory: Optional[Callable[[], nn.Module]] = No
     if report.graph_module is None:
         why = f" (analysis failed: {report.error.message})" if report.error else ""
         raise ConfirmError(f"{report.target}: nothing to confirm, no traced graph{why}")
+    report = report.ungrouped()  # each add is run and fixed in turn, grouped or not
     start = time.perf_counter()
     reset_peak_memory(dev)
     chain = Chain(report, dev, backward)

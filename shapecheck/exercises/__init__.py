@@ -1,6 +1,6 @@
 """Graded teaching and interview exercises on residual-network shapes, in English and Chinese.
 
-Each exercise is a small model file with a bug from the seed pages (or a question to answer
+Each exercise is a small model file with a bug from the four source pages (or a question to answer
 in the file), a question, graded hints, a reference solution and a criterion on shapecheck's
 Report plus a real forward pass. The quiz asks shape questions about real models.
 

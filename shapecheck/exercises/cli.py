@@ -4,11 +4,14 @@
     shapecheck exercises show 2
     shapecheck exercises hint 2 --level 2
     shapecheck exercises start 2 [DIR]
+    shapecheck exercises start 2 [DIR] --notebook
     shapecheck exercises check 2 02_keras_shortcut.py
+    shapecheck exercises grade DIR [--exercise 2] [--format text|json|csv]
     shapecheck exercises solution 2
     shapecheck quiz --model resnet34 --seed 7 --count 5 [--answers FILE|-]
 
-Every command takes `--lang en|zh` (default: SHAPECHECK_LANG, then the locale). Exit
+Every command takes `--lang en|zh` (default: SHAPECHECK_LANG, then the locale) and
+`--exercises PATH`, a teacher's own exercise folder laid out as the built-in one. Exit
 status: 0 done or solved, 1 not solved (or a wrong quiz answer), 2 a usage error or a
 file that cannot be loaded. Also runnable as `python -m shapecheck.exercises ...`.
 """
@@ -24,7 +27,7 @@ from typing import Optional, Sequence
 
 from shapecheck.exercises.text import LANGUAGES, Text, resolve_language, ui
 
-COMMANDS = ("list", "show", "hint", "check", "solution", "start")
+COMMANDS = ("list", "show", "hint", "check", "solution", "start", "grade")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +43,7 @@ class UsageError(Exception):
 
 HELP: dict[str, Text] = {
     "lang": Text("language of every message (default: SHAPECHECK_LANG, then the locale)",
-                 "所有输出的语言（默认取 SHAPECHECK_LANG，其次取系统 locale）"),
+                 "所有输出的语言（默认取 SHAPECHECK_LANG，其次取系统语言环境 LC_ALL、LC_MESSAGES、LANG 等）"),
     "exercises": Text("Graded shape exercises on residual networks, in English and Chinese.",
                       "关于残差网络形状的自动判分练习，支持中英文。"),
     "list": Text("list the exercises", "列出所有练习"),
@@ -54,6 +57,17 @@ HELP: dict[str, Text] = {
                   "为文件判分：静态分析加一次 CPU 上的真实前向运行"),
     "start": Text("copy the starter file to DIR", "把起始文件复制到 DIR"),
     "force": Text("overwrite an existing file", "覆盖已存在的文件"),
+    "notebook": Text("write a Jupyter notebook (.ipynb) instead of a .py file",
+                     "写出 Jupyter 笔记本（.ipynb），而不是 .py 文件"),
+    "grade": Text("grade every learner file in DIR: one row per file",
+                  "为 DIR 中每个学习者文件判分：每个文件一行"),
+    "grade_exercise": Text("the exercise of every file (default: the number each file name "
+                           "starts with)",
+                           "所有文件对应的练习（默认取每个文件名开头的编号）"),
+    "format": Text("output format", "输出格式"),
+    "folder": Text("a folder of your own exercises (items/, starters/, solutions/, as the "
+                   "built-in ones)",
+                   "自己的练习文件夹（与内置练习相同，含 items/、starters/、solutions/）"),
     "quiz": Text("Interview-style shape questions generated from real models by shapecheck, "
                  "answered and explained.",
                  "由 shapecheck 基于真实模型生成的面试形状题，逐题判分并讲解。"),
@@ -77,9 +91,16 @@ def _language_option(lang: str) -> argparse.ArgumentParser:
     return common
 
 
+def _folder_option(lang: str) -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--exercises", metavar="PATH", dest="folder", default=argparse.SUPPRESS,
+                        help=HELP["folder"](lang))
+    return common
+
+
 def exercises_parser(lang: str = "en") -> argparse.ArgumentParser:
     """The parser of `shapecheck exercises`, its help in `lang`."""
-    common = _language_option(lang)
+    common = _Parser(add_help=False, parents=[_language_option(lang), _folder_option(lang)])
     parser = _Parser(prog="shapecheck exercises", parents=[common],
                      description=HELP["exercises"](lang))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -97,6 +118,12 @@ def exercises_parser(lang: str = "en") -> argparse.ArgumentParser:
     p.add_argument("exercise", metavar="N", help=HELP["number"](lang))
     p.add_argument("directory", metavar="DIR", nargs="?", default=".")
     p.add_argument("--force", action="store_true", help=HELP["force"](lang))
+    p.add_argument("--notebook", action="store_true", help=HELP["notebook"](lang))
+    p = sub.add_parser("grade", parents=[common], help=HELP["grade"](lang))
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--exercise", metavar="N", help=HELP["grade_exercise"](lang))
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                   help=HELP["format"](lang))
     return parser
 
 
@@ -161,15 +188,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _exercises(args: argparse.Namespace) -> int:
     from shapecheck.exercises import present
-    from shapecheck.exercises.catalog import exercises, find
+    from shapecheck.exercises.catalog import FolderError, exercises, find
 
     lang = resolve_language(getattr(args, "lang", None))
+    folder = getattr(args, "folder", None)
+    try:
+        catalog = exercises(folder)
+    except FolderError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if args.command in (None, "list"):
-        _out(present.list_text(lang))
+        _out(present.list_text(lang, catalog))
         return 0
-    exercise = find(args.exercise)
+    if args.command == "grade":
+        return _grade_folder(args, folder, lang)
+    exercise = find(args.exercise, folder)
     if exercise is None:
-        print(ui("unknown", lang, ref=args.exercise, n=len(exercises())), file=sys.stderr)
+        print(ui("unknown", lang, ref=args.exercise, n=catalog[-1].number), file=sys.stderr)
         return 2
     if args.command == "show":
         _out(present.show_text(exercise, lang))
@@ -178,7 +213,7 @@ def _exercises(args: argparse.Namespace) -> int:
         _out(present.hints_text(exercise, args.level, lang))
         return 0
     if args.command == "start":
-        return _start(exercise, Path(args.directory), args.force, lang)
+        return _start(exercise, Path(args.directory), args.force, lang, args.notebook)
     if args.command == "solution":
         return _solution(exercise, lang)
     from shapecheck.exercises.grading import grade
@@ -188,15 +223,43 @@ def _exercises(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def _start(exercise, directory: Path, force: bool, lang: str) -> int:
-    target = directory / exercise.file_name
+def _start(exercise, directory: Path, force: bool, lang: str, notebook: bool = False) -> int:
+    name = exercise.file_name[:-3] + ".ipynb" if notebook else exercise.file_name
+    target = directory / name
     if target.exists() and not force:
         print(ui("start.exists", lang, path=target), file=sys.stderr)
         return 2
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(exercise.starter_path, target)
+    if notebook:
+        from shapecheck.exercises.notebook import write_notebook
+
+        write_notebook(exercise, target, lang)
+    else:
+        shutil.copyfile(exercise.starter_path, target)
     _out(ui("start.done", lang, n=exercise.number, path=target) + "\n")
     return 0
+
+
+def _grade_folder(args: argparse.Namespace, folder: Optional[str], lang: str) -> int:
+    """`grade DIR`: every learner file, one row each; 0 when all are solved, else 1."""
+    from shapecheck.exercises import classroom
+    from shapecheck.exercises.catalog import exercises, find
+
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        print(ui("grade.no_dir", lang, path=directory), file=sys.stderr)
+        return 2
+    exercise = None
+    if args.exercise is not None:
+        exercise = find(args.exercise, folder)
+        if exercise is None:
+            print(ui("unknown", lang, ref=args.exercise, n=exercises(folder)[-1].number),
+                  file=sys.stderr)
+            return 2
+    rows = classroom.grade_folder(directory, exercise, lang, folder)
+    render = {"json": classroom.json_text, "csv": classroom.csv_text}.get(args.format)
+    _out(render(rows) if render else classroom.text_table(rows, lang))
+    return 0 if rows and all(r.solved for r in rows) else 1
 
 
 def _solution(exercise, lang: str) -> int:

@@ -11,12 +11,15 @@ reads is what shapecheck computed for their file, in their language.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Optional
 
 from shapecheck.exercises.text import ui
 from shapecheck.load.frames import display_path
-from shapecheck.messages import text as message_text
-from shapecheck.report import Finding, Location, Report, ResidualAdd, Shape, format_shape
+from shapecheck.load.notebook import NotebookLocation, relocate
+from shapecheck.messages import shortcut_word
+from shapecheck.report import (Finding, Location, Report, ResidualAdd, Shape, TargetError,
+                               format_shape)
 
 MAX_CAUSES = 4  # long cause lists (attention reshapes) drown the one that matters
 
@@ -31,7 +34,7 @@ def shapes(values: Iterable[Optional[Shape]]) -> str:
 
 
 def number(value: int) -> str:
-    """An integer with thousands separators, as the seed pages write them."""
+    """An integer with thousands separators, as the source pages write them."""
     return f"{int(value):,}"
 
 
@@ -42,6 +45,9 @@ def shown_location(location: Location) -> str:
     >>> shown_location(Location("model.py", 12))
     'model.py:12'
     """
+    location = relocate(location)  # a notebook's joined line as its cell and line
+    if isinstance(location, NotebookLocation):
+        return f"{display_path(location.path)}:cell {location.cell}:line {location.line}"
     return f"{display_path(location.path)}:{location.line}"
 
 
@@ -50,9 +56,25 @@ def where(location: Optional[Location], lang: str) -> str:
     return shown_location(location) if location is not None else ui("finding.unknown_line", lang)
 
 
+_BUILD = re.compile(r"building (\S+) raised (.*)", re.S)
+
+
+def error_message(error: TargetError, lang: str) -> str:
+    """A Report's error in the learner's language: the tool's own words translated, the
+    exception it quotes (the learner's, or PyTorch's) as raised.
+
+    >>> error_message(TargetError("build", "building build() raised ValueError: bad"), "zh")
+    '调用 build() 构建模型时抛出 ValueError: bad'
+    """
+    match = _BUILD.fullmatch(error.message)
+    if lang == "zh" and error.kind == "build" and match:
+        return f"调用 {match.group(1)} 构建模型时抛出 {match.group(2)}"
+    return error.message
+
+
 def shortcut_kind(kind: str, lang: str) -> str:
     """A shortcut kind in words: "projection", or "投影" in Chinese."""
-    return message_text(f"kind.{kind}", lang) or ("非标准" if lang == "zh" else "non-standard")
+    return shortcut_word(kind, lang)
 
 
 def module_name(module: str, lang: str) -> str:
@@ -111,12 +133,18 @@ def finding_sentence(finding: Optional[Finding], lang: str) -> str:
 def add_line(add: ResidualAdd, lang: str) -> str:
     """A residual add as `module: main + shortcut (kind)`."""
     main, short = shape(add.shapes[0]), shape(add.shapes[1])
-    return f"{add.module or '<top>'}: {main} + {short} ({shortcut_kind(add.shortcut, lang)})"
+    kind = shortcut_kind(add.shortcut, lang)
+    return f"{add.module or '<top>'}: {main} + {short}" + parenthesised(kind, lang)
 
 
 def adds_lines(report: Report, lang: str, prefix: str = "") -> list[str]:
     """Every residual add of `report` whose module starts with `prefix`, one per line."""
     return ["  " + add_line(a, lang) for a in report.residual_adds if a.module.startswith(prefix)]
+
+
+def parenthesised(text: str, lang: str) -> str:
+    """`text` in brackets of the language's width: "(x)", or "（x）" in Chinese."""
+    return f"（{text}）" if lang == "zh" else f" ({text})"
 
 
 def sep(lang: str) -> str:

@@ -28,7 +28,8 @@ from shapecheck.exercises.catalog import Exercise
 from shapecheck.exercises.text import Text, ui
 from shapecheck.load import (LoadedTarget, describe_exception, exception_location, import_file,
                              load_targets)
-from shapecheck.exercises.describe import shown_location
+from shapecheck.exercises.describe import error_message, shown_location
+from shapecheck.load.notebook import is_notebook, notebook_source
 from shapecheck.report import Block, Location, Report, ResidualAdd, Shape, TargetError
 from shapecheck.runner import check_target
 
@@ -161,6 +162,13 @@ class Attempt:
         return build_model(self.target(factory).factory, device="cpu").eval()
 
     # -- reading the results ---------------------------------------------------------------
+
+    def source_text(self) -> str:
+        """The learner's Python source (a notebook's code cells, joined)."""
+        if is_notebook(self.source):
+            return notebook_source(self.source).text
+        with open(self.source, encoding="utf-8") as f:
+            return f.read()
 
     def answer(self, name: str) -> Any:
         """The learner's module-level constant `name`, or MISSING."""
@@ -357,7 +365,7 @@ def basic_problems(attempt: Attempt) -> list[Problem]:
         where = ui("check.at", lang, where=shown_location(report.error.location)) \
             if report.error.location else ""
         key = "check.build_error" if report.error.kind == "build" else "check.no_report"
-        return [Problem(ui(key, lang, message=report.error.message, where=where),
+        return [Problem(ui(key, lang, message=error_message(report.error, lang), where=where),
                         "basic.build" if report.error.kind == "build" else "basic.analysis")]
     problems = []
     if report.errors:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Optional, Sequence
 
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.catalog import Exercise, exercises
@@ -23,7 +24,7 @@ ENDINGS = (".", ":", ";", "!", "?", "。", "：", "；", "！", "？")
 # An ASCII word with its trailing spaces, or one wide character; opening brackets stay with
 # what follows them and closing punctuation with what precedes it, so neither ends or
 # starts a line alone.
-TOKENS = re.compile(r"[\x00-\x7f]+?(?:\s+|$|(?=[^\x00-\x7f]))[，。：；、！？）”》】」]*"
+TOKENS = re.compile(r"[（“《【「]*[\x00-\x7f]+?(?:\s+|$|(?=[^\x00-\x7f]))[，。：；、！？）”》】」]*"
                     r"|[（“《【「]*[^\x00-\x7f][，。：；、！？）”》】」]*")
 
 
@@ -96,10 +97,19 @@ def columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def list_text(lang: str) -> str:
-    rows = [ui("list.header", lang, n=len(exercises())), ui("list.columns", lang)]
-    for e in exercises():
-        rows.append(f"{e.number:3d}  {e.slug:<24} {e.title(lang)}")
+def list_text(lang: str, catalog: Optional[Sequence[Exercise]] = None) -> str:
+    """The exercises with their difficulty (1 gentle .. 3 hard, as stars) and the exercises
+    worth doing first.
+
+    >>> print(list_text("en").splitlines()[2])  # doctest: +ELLIPSIS
+      1  first-block              ★☆☆    -         The interview ResNet: ...
+    """
+    catalog = exercises() if catalog is None else catalog
+    rows = [ui("list.header", lang, n=len(catalog)), ui("list.columns", lang)]
+    for e in catalog:
+        level = ("★" * e.difficulty + "☆" * (3 - e.difficulty)) if e.difficulty else "-"
+        after = ",".join(str(n) for n in e.prerequisites) or ui("list.none", lang)
+        rows.append(f"{e.number:3d}  {e.slug:<24} {level:<6} {after:<9} {e.title(lang)}")
     return "\n".join(rows) + "\n"
 
 
@@ -148,7 +158,7 @@ def grade_text(grade: Grade) -> str:
     if report.error is not None:
         where = ui("check.at", lang, where=shown_location(report.error.location)) \
             if report.error.location else ""
-        lines.append("  " + ui("check.static_failed", lang, message=report.error.message + where))
+        lines.append("  " + ui("check.static_failed", lang, message=d.error_message(report.error, lang) + where))
     elif not report.findings:
         lines.append("  " + ui("check.static_ok", lang, adds=len(report.residual_adds)))
     for finding in report.findings:

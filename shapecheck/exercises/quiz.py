@@ -17,7 +17,7 @@ import random
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional, TextIO
+from typing import Any, Callable, Iterator, Optional, TextIO
 
 from shapecheck.exercises import describe as d
 from shapecheck.exercises.quiz_models import QuizModel, available, find_model
@@ -42,6 +42,15 @@ Q = {
     "downsample": Text("By what factor does block {module} of {model} shrink the height and "
                        "width? (1 if it keeps them)",
                        "{model} 中残差块 {module} 把高和宽缩小为原来的几分之一？（不变则答 1）"),
+    "block_macs": Text("For a {input} input, how many multiply-accumulates does block {module} "
+                       "of {model} take? (within 1% counts; e.g. 115.6M)",
+                       "输入为 {input} 时，{model} 中残差块 {module} 需要多少次乘加运算？"
+                       "（误差 1% 以内算对，例如 115.6M）"),
+    "conv_size": Text("In {model}, {layer} is a {kernel}x{kernel} conv with stride {stride} and "
+                      "padding {padding}, and receives a {size} map. What size does it output? "
+                      "(e.g. 28x28)",
+                      "{model} 中的 {layer} 是 {kernel}x{kernel} 卷积，步幅 {stride}、填充 "
+                      "{padding}，输入特征图为 {size}。它输出的尺寸是多少？（例如 28x28）"),
     "output": Text("What is the output shape of {model} for a {input} input?",
                    "输入为 {input} 时，{model} 的输出形状是什么？"),
     "failing": Text("For a {input} input, one residual add of {model} fails. In which module "
@@ -51,7 +60,7 @@ Q = {
     "fix": Text("{model}'s residual add in {module} fails. Which 1x1 projection fixes it? "
                 "Answer in_channels, out_channels, stride (e.g. 64, 128, 2).",
                 "{model} 在 {module} 中的残差相加出错。哪个 1x1 投影可以修复它？请回答"
-                "输入通道数, 输出通道数, 步幅（例如 64, 128, 2）。"),
+                "输入通道数、输出通道数、步幅（例如 64, 128, 2）。"),
 }
 
 WHY = {
@@ -59,8 +68,15 @@ WHY = {
                   "its add is main {main} + shortcut {short}.",
                   "Report.blocks[{index}] 即 {module}：{inp} -> {out}，经过{kind}捷径；相加时"
                   "主分支 {main} + 捷径 {short}。"),
-    "change": Text("It changes the channels {c_in} -> {c_out} and the size {s_in} -> {s_out}.",
-                   "它把通道数从 {c_in} 变为 {c_out}，尺寸从 {s_in} 变为 {s_out}。"),
+    # only what changes is said to change: "the size 32x32 -> 32x32" is not a change
+    "change_both": Text("It changes the channels {c_in} -> {c_out} and the size {s_in} -> "
+                        "{s_out}.",
+                        "它把通道数从 {c_in} 变为 {c_out}，尺寸从 {s_in} 变为 {s_out}。"),
+    "change_channels": Text("It changes the channels {c_in} -> {c_out} and keeps the size "
+                            "({s_in}).",
+                            "它把通道数从 {c_in} 变为 {c_out}，尺寸（{s_in}）保持不变。"),
+    "change_size": Text("It keeps the channels ({c_in}) and changes the size {s_in} -> {s_out}.",
+                        "它保持通道数（{c_in}）不变，把尺寸从 {s_in} 变为 {s_out}。"),
     "keep": Text("It keeps the channels ({c_in}) and the size ({s_in}).",
                  "它保持通道数（{c_in}）和尺寸（{s_in}）不变。"),
     "projections": Text("A block needs a projection exactly when its output shape differs from "
@@ -73,6 +89,16 @@ WHY = {
                  "各阶段：{stages}。"),
     "params": Text("Report.blocks[{index}].params = {params}, from its layers: {layers}.",
                    "Report.blocks[{index}].params = {params}，由以下各层组成：{layers}。"),
+    "macs": Text("Report.blocks[{index}].macs = {macs}, from its layers: {layers}. A conv "
+                 "costs k*k*c_in*c_out/groups per output pixel, so a layer at a quarter of the "
+                 "map size costs a quarter as much.",
+                 "Report.blocks[{index}].macs = {macs}，由以下各层组成：{layers}。卷积在每个"
+                 "输出像素上的代价是 k*k*c_in*c_out/groups，所以特征图面积缩小到四分之一时，"
+                 "代价也降为四分之一。"),
+    "conv_size": Text("floor((n + 2*{padding} - {kernel}) / {stride}) + 1 on each side: {terms}, "
+                      "as shapecheck propagates it ({shape_in} -> {shape_out}).",
+                      "每一边都是 floor((n + 2*{padding} - {kernel}) / {stride}) + 1：{terms}；"
+                      "shapecheck 推导的结果同样是 {shape_in} -> {shape_out}。"),
     "output": Text("Report.output_shapes: {out}. The last block returns {last}; pooling and "
                    "the classifier follow.",
                    "Report.output_shapes：{out}。最后一个块输出 {last}，之后是池化和分类器。"),
@@ -157,7 +183,9 @@ class Context:
                             main=d.shape(add.shapes[0]), short=d.shape(add.shapes[1]))
         c_in, c_out = block.input_shape[1], block.output_shape[1]
         s_in, s_out = _size(block.input_shape), _size(block.output_shape)
-        key = "keep" if (c_in, s_in) == (c_out, s_out) else "change"
+        key = {(False, False): "keep", (True, False): "change_channels",
+               (False, True): "change_size", (True, True): "change_both"}[
+            (c_in != c_out, s_in != s_out)]
         return text + " " + WHY[key](self.lang, c_in=c_in, c_out=c_out, s_in=s_in, s_out=s_out)
 
 
@@ -216,6 +244,61 @@ def q_block_params(c: Context) -> Question:
                     d.number(block.params), grade,
                     WHY["params"](c.lang, index=index, params=d.number(block.params),
                                   layers=d.sep(c.lang).join(layers)))
+
+
+def q_block_macs(c: Context) -> Question:
+    index, block = c.pick_block()
+    seen, layers = set(), []
+    for name in block.nodes:
+        info = c.report.nodes.get(name)
+        if info and info.op == "call_module" and info.macs and info.target not in seen:
+            seen.add(info.target)
+            layers.append(f"{info.target.removeprefix(block.module + '.')} {d.number(info.macs)}")
+
+    def grade(answer: str) -> bool:
+        value = number(answer)
+        return value is not None and abs(value - block.macs) <= 0.01 * block.macs
+
+    return Question("block_macs", ("block_macs", block.module),
+                    Q["block_macs"](c.lang, input=c.input, module=block.module, model=c.name),
+                    d.number(block.macs), grade,
+                    WHY["macs"](c.lang, index=index, macs=d.number(block.macs),
+                                layers=d.sep(c.lang).join(layers)))
+
+
+def _convs(report: Report) -> list[tuple[str, Any, Shape, Shape]]:
+    """(path, conv, input shape, output shape) of every 2-d conv that changes the size or
+    has a kernel larger than 1: the ones whose arithmetic is worth asking about."""
+    import torch.nn as nn
+
+    found = []
+    for info in report.nodes.values():
+        if info.op != "call_module" or report.model is None or not info.inputs:
+            continue
+        module = report.model.get_submodule(info.target)
+        before = report.nodes.get(info.inputs[0])
+        if not isinstance(module, nn.Conv2d) or before is None or before.shape is None \
+                or info.shape is None or isinstance(module.padding, str):
+            continue
+        if module.kernel_size[0] > 1 or module.stride[0] > 1:
+            found.append((info.target, module, before.shape, info.shape))
+    return found
+
+
+def q_conv_size(c: Context) -> Question:
+    convs = _convs(c.report)
+    strided = [x for x in convs if x[1].stride[0] > 1] or convs
+    path, conv, before, after = c.rng.choice(strided)
+    k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+    size_in, size_out = _size(before), _size(after)
+    terms = d.sep(c.lang).join(f"floor(({n} + {2 * p} - {k}) / {s}) + 1 = {m}"
+                      for n, m in zip(before[2:], after[2:]))
+    return Question("conv_size", ("conv_size", path),
+                    Q["conv_size"](c.lang, model=c.name, layer=path, kernel=k, stride=s,
+                                   padding=p, size=size_in),
+                    size_out, lambda answer: ints(answer)[-2:] == list(after[2:]),
+                    WHY["conv_size"](c.lang, padding=p, kernel=k, stride=s, terms=terms,
+                                     shape_in=d.shape(before), shape_out=d.shape(after)))
 
 
 def q_downsample(c: Context) -> Question:
@@ -283,8 +366,11 @@ def q_fix(c: Context) -> Question:
                     WHY["failing"](c.lang, finding=d.finding_sentence(finding, c.lang)))
 
 
+# Questions with interview value (costs, stride arithmetic, which blocks project) rather
+# than look-ups; the model's output shape (q_output) is asked only when these run out.
 CORRECT_KINDS = {"block_output": q_block_output, "projections": q_projections, "adds": q_adds,
-                 "block_params": q_block_params, "downsample": q_downsample, "output": q_output}
+                 "block_params": q_block_params, "block_macs": q_block_macs,
+                 "downsample": q_downsample, "conv_size": q_conv_size}
 BUGGY_KINDS = {"failing": q_failing, "fix": q_fix, "adds": q_adds}
 
 
@@ -332,6 +418,8 @@ def make_quiz(model: Optional[str] = None, seed: Optional[int] = None, count: in
         if question.key not in seen:
             seen.add(question.key)
             quiz.questions.append(question)
+    if len(quiz.questions) < count and ("output",) not in seen:  # a small model: the look-up
+        quiz.questions.append(q_output(context))
     return quiz
 
 

@@ -22,7 +22,11 @@ UI: dict[str, Text] = {
     # exercises list / show / hint / solution / start
     "list.header": Text("{n} exercises. Start one with: shapecheck exercises start N",
                         "共 {n} 道练习。开始一道：shapecheck exercises start N"),
-    "list.columns": Text("  #  name                     title", "  #  名称                     题目"),
+    "list.columns": Text("  #  name                     level  after     title",
+                         "  #  名称                     难度   先做      题目"),
+    "list.none": Text("-", "-"),
+    "grade.no_dir": Text("{path} is not a folder of learner files",
+                         "{path} 不是存放学习者文件的文件夹"),
     "show.source": Text("From: {source}", "出处：{source}"),
     "show.question": Text("Question:", "题目："),
     "show.starter": Text("Starter file: {path}", "起始文件：{path}"),

@@ -15,12 +15,15 @@ class KerasUnavailable(RuntimeError):
 
 
 def keras_available() -> bool:
-    """True when the `keras` package is installed (it is not imported).
+    """True when the `keras` package is installed (it is not imported). A folder named
+    `keras` without `__init__.py` on `sys.path` (such as `examples/keras/`) is a namespace
+    package, not Keras.
 
     >>> isinstance(keras_available(), bool)
     True
     """
-    return importlib.util.find_spec("keras") is not None
+    spec = importlib.util.find_spec("keras")
+    return spec is not None and spec.origin is not None
 
 
 def import_keras() -> Any:

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 from shapecheck.keras.assemble import assemble
 from shapecheck.keras.backend import import_keras
-from shapecheck.keras.diagnose import Shapes, add_findings, op_findings
+from shapecheck.keras.diagnose import Shapes, add_findings, location, op_findings
 from shapecheck.keras.fixes import (call_site_edit, make_fix, rebuild_with_edits,
                                     verify_projections)
 from shapecheck.keras.graph import KerasGraph, read_graph
@@ -36,7 +36,7 @@ def build_model(builder: Any) -> Any:
 
 def check_keras(model: Any, inputs: Any = None, *, target: Optional[str] = None,
                 lang: Optional[str] = None, fixes: bool = True, probe: bool = True,
-                source: Optional[tuple[str, str]] = None) -> Report:
+                source: Optional[tuple[str, str]] = None, sizes: Any = None) -> Report:
     """Analyse a Keras model, or a no-argument function that builds one; return its Report.
 
     Args:
@@ -51,6 +51,9 @@ def check_keras(model: Any, inputs: Any = None, *, target: Optional[str] = None,
         probe: check unknown spatial sizes at several sizes.
         source: (path, name) of the builder in the user's file, to prove call-site edits by
             running it again on the edited source.
+        sizes: prove the valid input sizes (`report.sizes`, see `keras.sizes`): True for
+            every size, a range text ("32..512") or {axis: (lo, hi)}, False never; None
+            or "auto" (default) proves them when the input has unknown spatial sizes.
 
     Example:
         >>> import keras  # doctest: +SKIP
@@ -73,6 +76,7 @@ def check_keras(model: Any, inputs: Any = None, *, target: Optional[str] = None,
     graph = read_graph(_built(model, inputs))
     declared = [graph[name].shape for name in graph.inputs]
     shapes_at, notes = _example_shapes(declared, inputs)
+    notes += _unknown_shape_notes(graph)
     built = time.perf_counter()
     shapes = _propagate(graph, shapes_at)
     residuals = find_residuals(graph)
@@ -88,10 +92,43 @@ def check_keras(model: Any, inputs: Any = None, *, target: Optional[str] = None,
         findings = _fixed(graph, shapes, pairs, findings, source)
     order = {name: i for i, name in enumerate(graph.calls)}
     findings.sort(key=lambda f: order.get(f.node, 0))
+    proved = _sizes(graph, shapes, declared, sizes)
     timings = {"build": built - clock, "total": time.perf_counter() - clock}
-    return assemble(target=target or graph.name, graph=graph, shapes=shapes,
-                    residuals=residuals, findings=findings, notes=notes, timings=timings,
-                    parameters=int(model.count_params()))
+    report = assemble(target=target or graph.name, graph=graph, shapes=shapes,
+                      residuals=residuals, findings=findings, notes=notes, timings=timings,
+                      parameters=int(model.count_params()))
+    return report if proved is None else replace(report, sizes=proved)
+
+
+def _unknown_shape_notes(graph: KerasGraph) -> list[str]:
+    """A note per layer whose output shape Keras could not infer (a Lambda's function that
+    does not run on symbolic tensors): building went on with its input's shape."""
+    notes = []
+    for call in graph.calls.values():
+        if call.unknown is not None:
+            where = location(call.frames)
+            notes.append(f"Keras cannot infer the output shape of {call.kind} {call.name!r}"
+                         f"{f' ({where.path}:{where.line})' if where else ''}: its function "
+                         f"does not run on symbolic tensors ({call.unknown[:160]}); shapecheck "
+                         f"took its output to have its input's shape: pass output_shape=... "
+                         f"to the {call.kind} for an exact check")
+    return notes
+
+
+def _sizes(graph: KerasGraph, shapes: Shapes, declared: list[tuple], sizes: Any) -> Optional[dict]:
+    """The all-sizes proof when asked for, or by default when a spatial size is unknown."""
+    if sizes is None or sizes == "auto":  # the engines' default
+        sizes = any(None in s[1:-1] for s in declared)
+    if sizes is False:
+        return None
+    from shapecheck.analysis.sizes import AXIS_NAMES, parse_ranges
+    from shapecheck.keras.sizes import prove_keras_sizes
+
+    axes = AXIS_NAMES.get(len(shapes.input_shapes[0]), ("H", "W")) if shapes.input_shapes else ()
+    ranges = parse_ranges(sizes, axes) if isinstance(sizes, str) else (
+        None if sizes is True else sizes)
+    together = bool(declared) and all(d is None for d in declared[0][1:-1])
+    return prove_keras_sizes(graph, shapes, ranges, together)
 
 
 def _built(model: Any, inputs: Any) -> Any:

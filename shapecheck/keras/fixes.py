@@ -23,7 +23,7 @@ from shapecheck.keras.record import Frame, recording
 from shapecheck.keras.replay import replay
 from shapecheck.keras.residual import KerasResidual
 from shapecheck.load.frames import display_path
-from shapecheck.report import Finding, Fix
+from shapecheck.report import Finding, Fix, SourceEdit
 
 BN_EPSILON = 1.001e-5  # the seed's BatchNormalization(epsilon=1.001e-5)
 # a keyword argument that turns a shortcut projection off
@@ -108,11 +108,16 @@ def verify_projections(graph: KerasGraph, input_shapes: list[tuple],
 def make_fix(projection: Projection, verified: bool, edit: Optional["CallSiteEdit"]) -> Fix:
     """The report's Fix: the projection as Keras code, then the call-site diff when proven."""
     code = projection.code
+    edits: tuple[SourceEdit, ...] = ()
     if edit is not None and edit.verified:
         code += "\n" + edit.diff
+        # the same edit for JSON's fix.edits and SARIF's fixes; a projection adds parameters
+        edits = (SourceEdit(display_path(edit.path), edit.line, edit.line, edit.after + "\n",
+                            "unsafe", f"projection switch -> True at "
+                                      f"{display_path(edit.path)}:{edit.line}"),)
     return Fix(kind="projection" if projection.rank > 2 else "linear",
                in_channels=projection.in_channels, out_channels=projection.out_channels,
-               stride=projection.stride, code=code, verified=verified)
+               stride=projection.stride, code=code, verified=verified, edits=edits)
 
 
 # ---------------------------------------------------------------------------- call-site edits

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from shapecheck.keras.record import Frame, MergeFailure, failure_of, frames_of, node_of
+from shapecheck.keras.record import (Frame, MergeFailure, failure_of, frames_of, node_of,
+                                     unknown_of)
 
 # Settings worth quoting in a cause ("conv2d_5 has strides=2").
 SHAPE_SETTINGS = ("filters", "units", "kernel_size", "strides", "pool_size", "padding",
@@ -27,7 +28,8 @@ class LayerCall:
     `name` is the layer's name (`name#k` for its k-th call when a layer is shared), `kind`
     its class name, `inputs` the names of the calls whose outputs it reads, in argument
     order; `shape` the output shape as Keras infers it (None dims unknown), `frames` the
-    user frames that made the call (innermost first), `failure` a recorded merge failure.
+    user frames that made the call (innermost first), `failure` a recorded merge failure,
+    `unknown` why Keras could not infer the output shape (taken to be the input's).
     """
 
     name: str
@@ -39,6 +41,7 @@ class LayerCall:
     frames: tuple[Frame, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
     failure: Optional[MergeFailure] = None
+    unknown: Optional[str] = None
 
     @property
     def is_input(self) -> bool:
@@ -98,7 +101,7 @@ def read_graph(model: Any) -> KerasGraph:
             name=name, kind=type(operation).__name__, inputs=inputs,
             shape=tuple(output.shape) if output is not None else None, layer=operation,
             node=node, frames=frames_of(node), settings=_settings(operation),
-            failure=failure_of(node))
+            failure=failure_of(node), unknown=unknown_of(node))
     return KerasGraph(name=getattr(model, "name", "model"), calls=calls,
                       inputs=[names[id(node_of(t))] for t in _flat(model.inputs)],
                       outputs=[names[id(n)] for n in outputs], model=model)

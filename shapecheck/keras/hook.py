@@ -28,13 +28,15 @@ def is_keras_target(target: Any) -> bool:
 
 
 def keras_report(target: Any, *, select: Sequence[str] = (), ignore: Sequence[str] = (),
-                 confirm: bool = False, lang: Optional[str] = None, fixes: bool = True,
-                 probe: bool = True, **_: Any) -> Report:
+                 lang: Optional[str] = None, fixes: bool = True, probe: bool = True,
+                 sizes: Any = None, **_: Any) -> Report:
     """Check one Keras target; a failure is a Report with `error` set, never an exception.
+
+    `--confirm` is the runner's (`confirm.keras_run`): it runs after this, on the Report.
 
     Example:
         >>> from shapecheck.load import load_targets  # doctest: +SKIP
-        >>> [t] = load_targets("examples/keras_homework.py:build")  # doctest: +SKIP
+        >>> [t] = load_targets("examples/keras/homework.py:build")  # doctest: +SKIP
         >>> keras_report(t).ok, len(keras_report(t).residual_adds)  # doctest: +SKIP
         (True, 16)
     """
@@ -44,7 +46,7 @@ def keras_report(target: Any, *, select: Sequence[str] = (), ignore: Sequence[st
     source = (target.path, target.attr) if target.kind == KERAS_FUNCTION else None
     try:
         report = check_keras(target.factory, target.inputs, target=target.name, lang=lang,
-                             fixes=fixes, probe=probe, source=source)
+                             fixes=fixes, probe=probe, source=source, sizes=sizes)
     except Exception as exc:  # the user's builder, or a model this front end cannot read
         kind = "build" if target.kind == KERAS_FUNCTION else "trace"
         where = exception_location(exc, target.path) or (
@@ -53,8 +55,6 @@ def keras_report(target: Any, *, select: Sequence[str] = (), ignore: Sequence[st
             kind, f"{'building' if kind == 'build' else 'analysing'} {target.attr} failed: "
                   f"{describe_exception(exc)}", where))
     notes = list(target.notes) + list(report.notes)
-    if confirm:
-        notes.append("--confirm does not run Keras models yet: the static result stands alone")
     findings = [f for f in report.findings if _selected(f.code, select, ignore)]
     return dataclasses.replace(report, notes=notes, findings=findings,
                                timings={**report.timings, "load": time.perf_counter() - clock})

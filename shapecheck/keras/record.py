@@ -23,6 +23,7 @@ from shapecheck.load.frames import is_user_file
 
 FRAMES = "_shapecheck_frames"
 FAILURE = "_shapecheck_failure"
+UNKNOWN = "_shapecheck_unknown"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ _originals: dict[tuple[type, str], Any] = {}
 def _user_path(path: str) -> bool:
     own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return is_user_file(path) and not os.path.abspath(path).startswith(own + os.sep)
+
+
+def is_user_path(path: str) -> bool:
+    """True for a file of the user's (not the standard library, a package or shapecheck).
+
+    >>> is_user_path(os.__file__)
+    False
+    """
+    return _user_path(path)
 
 
 def user_frames(skip: int = 2) -> tuple[Frame, ...]:
@@ -116,6 +126,12 @@ def failure_of(node: Any) -> Optional[MergeFailure]:
     return getattr(node, FAILURE, None)
 
 
+def unknown_of(node: Any) -> Optional[str]:
+    """Why Keras could not infer the node's output shape (a `Lambda`), if it could not:
+    building went on with the input's shape."""
+    return getattr(node, UNKNOWN, None)
+
+
 # ---------------------------------------------------------------------------- patches
 
 
@@ -130,6 +146,7 @@ def _install(keras: Any) -> None:
     from keras.src.ops import numpy as knp
     from keras.src.ops.operation import Operation
 
+    from keras.src.layers.core.lambda_layer import Lambda
     from keras.src.layers.layer import Layer
 
     merge_spec = Merge.__dict__["compute_output_spec"]
@@ -147,6 +164,9 @@ def _install(keras: Any) -> None:
                 pending = self.__dict__.pop("_shapecheck_pending", None)
                 if pending is not None:
                     setattr(node, FAILURE, pending)
+                unknown = self.__dict__.pop("_shapecheck_unknown", None)
+                if unknown is not None:
+                    setattr(node, UNKNOWN, unknown)
             return outputs
         return recorded_call
 
@@ -182,6 +202,20 @@ def _install(keras: Any) -> None:
                 return keras.KerasTensor(inputs[kept].shape, dtype=inputs[kept].dtype)
         return spec
 
+    def lambda_output_shape(original):
+        # Keras raises when it cannot run a Lambda's function symbolically: the shape is
+        # then taken to be the input's, and a note says so
+        def compute_output_shape(self, input_shape):
+            try:
+                return original(self, input_shape)
+            except NotImplementedError as exc:
+                cause = exc.__context__
+                self.__dict__["_shapecheck_unknown"] = _one_line(cause or exc)
+                return input_shape
+        return compute_output_shape
+
+    _patch(Lambda, "compute_output_shape",
+           lambda_output_shape(Lambda.__dict__["compute_output_shape"]))
     _patch(Operation, "__call__", recorded(Operation.__dict__["__call__"]))
     _patch(Layer, "__call__", recorded(Layer.__dict__["__call__"]))
     _patch(Merge, "build", tolerant_build(Merge.__dict__["build"]))

@@ -9,26 +9,31 @@ import torch.nn as nn
 
 Shape = tuple[int, ...]
 
+# Two examples, not one: a batch of 1 hides the bugs that mix the batch in (a flatten
+# without start_dim, a view(-1), a squeeze()); the user's own shapes are never changed.
+DEFAULT_BATCH = 2
+
 
 class InputError(ValueError):
     """The example inputs cannot be understood (not shapes, not tensors)."""
 
 
 def default_input_shape(model: nn.Module) -> Optional[tuple[Shape, torch.dtype]]:
-    """A plausible input for `model`, read off its first conv, linear or embedding layer.
+    """A plausible input for `model`, read off its first conv, linear or embedding layer,
+    with a batch of `DEFAULT_BATCH`.
 
     >>> default_input_shape(nn.Sequential(nn.Conv2d(3, 8, 3)))
-    ((1, 3, 224, 224), torch.float32)
+    ((2, 3, 224, 224), torch.float32)
     """
     for module in model.modules():
         if isinstance(module, nn.modules.conv._ConvNd) and not isinstance(
                 module, nn.modules.lazy.LazyModuleMixin):
             spatial = (224,) * len(module.kernel_size)
-            return (1, module.in_channels) + spatial, torch.float32
+            return (DEFAULT_BATCH, module.in_channels) + spatial, torch.float32
         if isinstance(module, nn.Linear) and not isinstance(module, nn.LazyLinear):
-            return (1, module.in_features), torch.float32
+            return (DEFAULT_BATCH, module.in_features), torch.float32
         if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-            return (1, 128), torch.long
+            return (DEFAULT_BATCH, 128), torch.long
     return None
 
 
@@ -94,7 +99,7 @@ def _example_tensors(model: nn.Module, inputs: Any) -> tuple[list[torch.Tensor],
         guess = default_input_shape(model)
         if guess is None:
             raise InputError("no example input was given and none could be inferred from the "
-                             "model's layers; pass an input shape such as (1, 3, 224, 224)")
+                             "model's layers; pass an input shape such as (2, 3, 224, 224)")
         shape, dtype = guess
         notes.append(f"no input shape given: assumed {tuple(shape)} from the first layer")
         return [torch.empty(shape, dtype=dtype, device="meta")], notes

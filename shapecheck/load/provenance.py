@@ -47,7 +47,7 @@ from typing import Any, Iterator, Optional
 import torch.nn as nn
 from torch.nn.modules.module import register_module_module_registration_hook
 
-from shapecheck.load.frames import is_user_file
+from shapecheck.load.frames import display_path, is_user_file
 
 _LOCK = threading.Lock()  # sys.setprofile is per thread, the registration hook is global
 
@@ -100,6 +100,20 @@ class Origin:
     class_name: str
     calls: tuple[Call, ...] = ()
     assigned: Optional[Assignment] = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: each call's file, line, function and bound arguments (plain
+        values as they are, others as `<TypeName>`), and the assigning line."""
+        def where(span: Span) -> dict[str, Any]:
+            return {"path": display_path(span.path), "line": span.line}
+
+        return {"module": self.module, "class_name": self.class_name,
+                "calls": [{**where(c.span), "function": c.function,
+                           "arguments": {k: list(v) if isinstance(v, tuple) else v
+                                         for k, v in c.arguments.items()},
+                           "explicit": list(c.explicit)} for c in self.calls],
+                "assigned": {**where(self.assigned.span),
+                             "attribute": self.assigned.attribute} if self.assigned else None}
 
 
 @dataclass

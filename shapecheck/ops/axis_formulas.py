@@ -45,21 +45,36 @@ def pool_output(n: Sizes, kernel: int, stride: int, padding: int, dilation: int 
     """Output sizes of max/avg pooling along one axis (torch's `pooling_output_shape`).
 
     In ceil mode the division rounds up, then the last window is dropped when it would
-    start in the right padding. torch raises "Output size is too small" below 1.
+    start in the right padding. torch raises "Output size is too small" below 1 -- and
+    only then: unlike a convolution, a ceil-mode pool accepts a padded input shorter than
+    its kernel as long as one window starts inside it (n=2, kernel 3, stride 2 gives 1).
+    A padding above half the kernel is refused at every size (`pool_padding_ok`).
 
     >>> out, _ = pool_output(np.array([6, 7, 8]), kernel=2, stride=2, padding=0, ceil_mode=True)
     >>> out.tolist()
     [3, 4, 4]
     >>> pool_output(np.array([1, 2]), kernel=3, stride=2, padding=0, ceil_mode=True)[0].tolist()
     [0, 1]
+    >>> pool_output(np.array([8]), kernel=3, stride=2, padding=2)[1].tolist()
+    [False]
     """
     n = np.asarray(n)
     span = n + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
     out = span // stride + 1  # numpy's // rounds toward -inf, as torch's div_rtn
     if ceil_mode:
         out = np.where((out - 1) * stride >= n + padding, out - 1, out)
-    ok = out >= 1
+    ok = (out >= 1) & pool_padding_ok(kernel, padding)
     return np.where(ok, out, 0), ok
+
+
+def pool_padding_ok(kernel: int, padding: int) -> bool:
+    """torch's pooling check "pad should be at most half of effective kernel size"; it
+    compares with half the kernel itself, whatever the dilation.
+
+    >>> pool_padding_ok(3, 1), pool_padding_ok(3, 2), pool_padding_ok(1, 1)
+    (True, False, False)
+    """
+    return padding <= kernel // 2
 
 
 def transposed_output(n: Sizes, kernel: int, stride: int, padding: int, dilation: int = 1,
@@ -113,5 +128,5 @@ def as_tuple(value, dims: int) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
 
 
-__all__ = ["conv_output", "pool_output", "transposed_output", "scaled_output",
+__all__ = ["conv_output", "pool_output", "pool_padding_ok", "transposed_output", "scaled_output",
            "slice_length", "as_tuple"]

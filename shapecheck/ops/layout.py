@@ -46,11 +46,11 @@ def spatial_text(shape: Shape, layout: Layout, lang: str = "en") -> str:
     """"56x56" for an N,C,H,W shape; "197 tokens" for tokens; "" without spatial dims.
 
     >>> spatial_text((1, 197, 768), layout_of((1, 197, 768), False), "zh")
-    '197 个 token'
+    '197 个词元'
     """
     dims = layout.spatial(shape)
     if not dims:
         return ""
     if layout.name == "tokens":
-        return f"{dims[0]} 个 token" if lang == "zh" else f"{dims[0]} tokens"
+        return f"{dims[0]} 个词元" if lang == "zh" else f"{dims[0]} tokens"
     return "x".join(str(d) for d in dims)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from shapecheck.ops import axis_formulas
 from shapecheck.ops.families import family_types
 from shapecheck.ops.layers import mismatch
 
@@ -64,15 +65,25 @@ def _empty(shape, like: torch.Tensor) -> torch.Tensor:
 
 
 def _window(size: int, kernel: int, stride: int, padding: int, dilation: int,
-            ceil_mode: bool = False) -> int:
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    if span < 0:
-        raise RuntimeError(f"input size {size} is smaller than the kernel ({kernel}) "
-                           f"after padding ({padding}): output size would be < 1")
-    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1  # the last window must start inside the input
-    return out
+            ceil_mode: Optional[bool] = None) -> int:
+    """One axis through a conv (ceil_mode None) or a pool, by the same formulas the size
+    proof uses (`ops/axis_formulas`), raising where torch raises."""
+    if ceil_mode is None:
+        out, ok = axis_formulas.conv_output(size, kernel, stride, padding, dilation)
+        if not ok:
+            raise RuntimeError(f"Calculated padded input size per channel: "
+                               f"({size + 2 * padding}). Kernel size: "
+                               f"({dilation * (kernel - 1) + 1}). Kernel size can't be greater "
+                               f"than actual input size")
+        return int(out)
+    if not axis_formulas.pool_padding_ok(kernel, padding):
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={padding}, kernel_size={kernel} and dilation={dilation}")
+    out, ok = axis_formulas.pool_output(size, kernel, stride, padding, dilation, ceil_mode)
+    if not ok:
+        raise RuntimeError(f"Given input size: ({size}). Calculated output size: "
+                           f"({int(out)}). Output size is too small")
+    return int(out)
 
 
 def _conv(module: nn.modules.conv._ConvNd, x: torch.Tensor):
@@ -106,7 +117,7 @@ def _pool(module: nn.Module, x: torch.Tensor):
     expand = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * dims  # noqa: E731
     kernel, stride = expand(module.kernel_size), expand(module.stride or module.kernel_size)
     padding, dilation = expand(module.padding), expand(getattr(module, "dilation", 1))
-    spatial = [_window(n, k, s, p, d, module.ceil_mode)
+    spatial = [_window(n, k, s, p, d, bool(module.ceil_mode))
                for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)]
     return _empty((*x.shape[:2], *spatial), x)
 

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import networkx as nx
 
+from shapecheck.analysis.size_sets import valid_size_lines
 from shapecheck.render.detail import layers_level, ops_level
 from shapecheck.render.folding import find_runs, fold_blocks, run_tooltip
 from shapecheck.render.labels import chain_text
@@ -244,7 +245,7 @@ def _caption(report: Report) -> dict[str, Any]:
              count(adds, "residual add") if adds else "no residual adds",
              count(errors, "error") if errors else "no errors",
              count(warnings, "warning") if warnings else ""]
-    lines = [" · ".join(f for f in facts if f)]
+    lines = [" · ".join(f for f in facts if f)] + valid_size_lines(report.sizes)
     # findings with no node in the drawing are listed under the title, so none is lost
     lines += [finding_text(f).replace("\n", ": ") for f in report.findings
               if f.node not in report.nodes]

@@ -143,7 +143,14 @@ def fix_text(fix: Fix) -> str:
         >>> fix_text(Fix("resize", 128, 96, 1, "attn.proj = nn.Linear(128, 96)",
         ...              layers=("attn.proj",)))
         'attn.proj -> 96 wide, not verified'
+        >>> fix_text(Fix("ceil_mode", 0, 0, 1, "pool = nn.MaxPool2d(2, ceil_mode=True)",
+        ...              verified=True, layers=("pool",)))
+        'pool: ceil_mode=True, verified'
     """
+    if fix.kind in ("ceil_mode", "padding"):  # a setting changed, the weights kept
+        setting = "ceil_mode=True" if fix.kind == "ceil_mode" else "padding changed"
+        layers = fix.layers[0] + (f" (+{len(fix.layers) - 1})" if len(fix.layers) > 1 else "")
+        return f"{layers}: {setting}, {'verified' if fix.verified else 'not verified'}"
     strides = fix.stride if isinstance(fix.stride, (tuple, list)) else (fix.stride,)
     if all(s == 1 for s in strides):
         stride = ""

@@ -226,8 +226,9 @@ def read_structure(report: Report) -> Structure:
         view.glue = tuple(glue.get(view.index, ()))
     findings: dict[str, list[Finding]] = {}
     for finding in report.findings:
-        if finding.node in report.nodes:
-            findings.setdefault(finding.node, []).append(finding)
+        for node in finding.places:  # a grouped finding marks every add it covers
+            if node in report.nodes:
+                findings.setdefault(node, []).append(finding)
     return Structure(views, role, owner, order, findings, stage_labels)
 
 

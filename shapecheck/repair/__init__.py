@@ -18,6 +18,8 @@ from typing import Optional
 from shapecheck.load.frames import display_path
 from shapecheck.load.provenance import Origin
 from shapecheck.repair.candidates import Candidate, candidates_for
+from shapecheck.repair.class_body import class_body_candidates
+from shapecheck.repair.pooling import ceil_mode_candidates
 from shapecheck.repair.verify import Target, check_patched, parameter_shapes
 from shapecheck.report import Finding, Report
 
@@ -52,12 +54,14 @@ def source_fixes(report: Report, target: Target, origins: dict[str, Origin],
     before = {(f.code, f.module) for f in report.findings}
     shapes = parameter_shapes(report.model) if report.model is not None else {}
     fixes = []
-    for finding in report.errors:
+    for finding in fixable(report):
         origin = origins.get(finding.module)
-        if origin is None or not finding.code.startswith("SC1"):
+        if origin is None:
             continue
         verified = []
-        for candidate in candidates_for(origin)[:limit]:
+        tried = (ceil_mode_candidates(finding, report, origins) + candidates_for(origin)
+                 + class_body_candidates(finding, report.model, origins))
+        for candidate in tried[:limit]:
             result = _try(candidate, finding, target, before, shapes)
             if result is not None:
                 verified.append(result)
@@ -66,6 +70,17 @@ def source_fixes(report: Report, target: Target, origins: dict[str, Origin],
             best = verified[0]
             fixes.append(SourceFix(**{**best.__dict__, "alternatives": len(verified) - 1}))
     return fixes
+
+
+def fixable(report: Report) -> list[Finding]:
+    """The findings a source edit may fix: residual-add errors, and adds that fail at
+    other input sizes (a warning at the example size).
+
+    >>> fixable(Report("empty"))
+    []
+    """
+    return [f for f in report.findings if f.code.startswith("SC1")
+            and (f.is_error or f.kind == "resolution_dependent")]
 
 
 def _try(candidate: Candidate, finding: Finding, target: Target, before: set,
@@ -102,10 +117,10 @@ def unified_diff(path: str, old: str, new: str) -> str:
     -a = 1
     +a = 2
     """
-    shown = display_path(path) if os.path.isabs(path) else path
+    shown = (display_path(path) if os.path.isabs(path) else path).lstrip("/")
     return "".join(difflib.unified_diff(old.splitlines(keepends=True),
                                         new.splitlines(keepends=True),
                                         fromfile=f"a/{shown}", tofile=f"b/{shown}"))
 
 
-__all__ = ["SourceFix", "source_fixes", "unified_diff", "Target"]
+__all__ = ["SourceFix", "source_fixes", "fixable", "unified_diff", "Target"]

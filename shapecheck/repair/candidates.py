@@ -9,6 +9,7 @@ the re-executed file check clean.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def candidates_for(origin: Origin) -> list[Candidate]:
 
 
 def _flag_flips(call: Call) -> list[Candidate]:
-    if not _editable(call.span.path):
+    if not editable(call.span.path):
         return []
     flips = []
     for name, value in call.arguments.items():
@@ -79,17 +80,20 @@ def _flag_flips(call: Call) -> list[Candidate]:
 
 def _projection_rules(constructor: Call) -> list[Candidate]:
     path, first_line = constructor.defined  # type: ignore[misc]
-    if not _editable(path):
+    if not editable(path):
         return []
     try:
         with open(path, encoding="utf-8") as handle:
             source = handle.read()
-        tests = edits.if_tests(source, first_line)
+        tests = [(line, test, _stride_name(constructor.arguments))
+                 for line, test in edits.if_tests(source, first_line)]
+        for helper, parameters in _helpers_called(source, first_line):  # the rule may live in
+            tests += [(line, test, _stride_name(parameters))  # `projection_shortcut(...)`
+                      for line, test in edits.if_tests(source, helper)]
     except (OSError, SyntaxError, Exception):  # libcst raises its own ParserSyntaxError
         return []
-    stride = next((n for n in constructor.arguments if "stride" in n.lower()), None)
     found = []
-    for line, test in tests:
+    for line, test, stride in tests:
         where = f"{display_path(path)}:{line}"
         if stride is not None and "!=" in test and stride not in test and _about_width(test):
             guard = f"{stride} != 1"
@@ -106,10 +110,29 @@ def _projection_rules(constructor: Call) -> list[Candidate]:
     return found
 
 
+def _stride_name(parameters) -> Optional[str]:
+    return next((n for n in parameters if "stride" in n.lower()), None)
+
+
+def _helpers_called(source: str, first_line: int) -> list[tuple[int, list[str]]]:
+    """Module-level functions of the file that the function at `first_line` calls: their
+    first lines and parameter names."""
+    tree = ast.parse(source)
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    caller = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+                   and first_line in (n.lineno, *(d.lineno for d in n.decorator_list))), None)
+    if caller is None:
+        return []
+    called = {c.func.id for c in ast.walk(caller)
+              if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    return [(functions[name].lineno, [a.arg for a in functions[name].args.args])
+            for name in sorted(called & set(functions)) if functions[name] is not caller]
+
+
 def _about_width(test: str) -> bool:
     return bool(re.search(r"chann|plane|width|filter|dim|feat|in_|out_|inp|oup", test))
 
 
-def _editable(path: Optional[str]) -> bool:
+def editable(path: Optional[str]) -> bool:
     """Only the user's own files on disk: never site-packages, torch or shapecheck."""
     return bool(path) and is_user_file(path) and os.path.isfile(path)

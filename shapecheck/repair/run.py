@@ -8,17 +8,20 @@ never over a file that changed since it was read.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from shapecheck.api import check
 from shapecheck.atomic import write_atomically
 from shapecheck.load.build import build_model
-from shapecheck.load.frames import display_path
+from shapecheck.load.frames import display_path, is_user_file
 from shapecheck.load.provenance import recording
 from shapecheck.load.targets import load_targets
-from shapecheck.repair import SourceFix, source_fixes, unified_diff
+from shapecheck.repair import SourceFix, fixable, source_fixes, unified_diff
+from shapecheck.repair.edits import EditError
 from shapecheck.repair.verify import Target, check_patched
+from shapecheck.report import Finding
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Repairs:
     """The verified fixes of one run, and what `apply` did with them."""
 
     fixes: list[SourceFix] = field(default_factory=list)
+    origins: dict[str, dict] = field(default_factory=dict)  # target -> module -> Origin
+    unfixed: list[tuple[Finding, str]] = field(default_factory=list)  # and why
     written: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
@@ -53,11 +58,40 @@ def find_fixes(specs: list[str], inputs: Any = None, **check_options: Any) -> Re
                 except Exception:  # the first pass already reported why it does not build
                     continue
             report = check(model, target.inputs, target=target.name, **check_options)
-            if report.error is None and report.errors:
-                repairs.fixes += source_fixes(report, Target(target.path, target.attr,
-                                                             target.inputs),
-                                              record.origins(model))
+            if report.error is None and fixable(report):
+                origins = repairs.origins[target.name] = record.origins(model)
+                found = source_fixes(report, Target(target.path, target.attr, target.inputs),
+                                     origins)
+                seen = {(f.path, f.new_source) for f in repairs.fixes}
+                repairs.fixes += [f for f in found if (f.path, f.new_source) not in seen
+                                  and not seen.add((f.path, f.new_source))]  # one edit once
+                fixed = {(f.finding.code, f.finding.module) for f in found}
+                repairs.unfixed += [(f, why_unfixed(f, model)) for f in fixable(report)
+                                    if (f.code, f.module) not in fixed]
     return repairs
+
+
+def why_unfixed(finding: Finding, model) -> str:
+    """Why a finding got no source edit, and where the fix would go.
+
+    >>> import torch.nn as nn
+    >>> f = Finding("SC101", "channel_mismatch", "error", "...", "0", None)
+    >>> why_unfixed(f, nn.Sequential(nn.Conv2d(3, 8, 1))).split(" (")[0]
+    'SC101 in 0: Conv2d is library code'
+    """
+    where = f"{finding.code} in {finding.module or '<top>'}"
+    try:
+        cls = type(model.get_submodule(finding.module))
+        path, line = inspect.getsourcefile(cls), inspect.getsourcelines(cls)[1]
+    except (AttributeError, OSError, TypeError):
+        return (f"{where}: no source to edit (the block has no Python class file); the "
+                f"graph-level fix shows what to change")
+    if path is None or not is_user_file(path):
+        return (f"{where}: {cls.__qualname__} is library code ({display_path(path or '?')}:"
+                f"{line}), which shapecheck never edits; apply the graph-level fix where "
+                f"your code builds or wraps it")
+    return (f"{where}: no candidate edit of {display_path(path)} verified; the graph-level "
+            f"fix shows what to change")
 
 
 def apply_fixes(repairs: Repairs, specs: list[str], inputs: Any = None,
@@ -79,7 +113,10 @@ def apply_fixes(repairs: Repairs, specs: list[str], inputs: Any = None,
         with open(path, encoding="utf-8") as handle:
             originals[path] = text = handle.read()
         for fix in fixes:
-            text = fix.apply(text)  # type: ignore[operator]
+            try:
+                text = fix.apply(text)  # type: ignore[operator]
+            except EditError:  # an earlier edit of this run already made this change
+                continue
         sources[path] = text
     for spec in specs:
         for target in load_targets(spec, inputs):

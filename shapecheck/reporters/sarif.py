@@ -161,7 +161,26 @@ def _finding_result(report: Report, finding: Finding, index: dict[str, int],
             "fix": finding.fix.to_json() if finding.fix else None,
         },
     }
+    if finding.fix is not None and finding.fix.edits:
+        result["fixes"] = [_sarif_fix(finding.fix.edits, root)]
     return result
+
+
+def _sarif_fix(edits, root: str) -> dict[str, Any]:
+    """A verified source edit as SARIF `fix` (code scanning offers it as a suggestion)."""
+    changes: dict[str, list] = {}
+    for edit in edits:
+        region = {"startLine": edit.start_line, "startColumn": 1}
+        if edit.end_line >= edit.start_line:
+            region.update(endLine=edit.end_line + 1, endColumn=1)  # whole lines, newline too
+        else:
+            region.update(endLine=edit.start_line, endColumn=1)  # an insertion
+        changes.setdefault(edit.path, []).append(
+            {"deletedRegion": region, "insertedContent": {"text": edit.replacement}})
+    return {"description": {"text": f"{edits[0].description} [{edits[0].applicability}]"},
+            "artifactChanges": [{"artifactLocation": artifact_location(path, root),
+                                 "replacements": replacements}
+                                for path, replacements in changes.items()]}
 
 
 def _target_error_result(report: Report, index: dict[str, int], root: str) -> dict[str, Any]:

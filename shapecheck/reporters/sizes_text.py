@@ -8,49 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-_AXIS_WORDS = {"H": "heights", "W": "widths", "D": "depths", "L": "lengths"}
-
-
-def describe_sizes(progressions: list, axis: str, lo: int = 1) -> str:
-    """A set of sizes, given as [start, stop, step] progressions, in words.
-
-    >>> describe_sizes([[223, None, 32], [224, None, 32]], "H")
-    'H >= 223 and H mod 32 in {0, 31}'
-    >>> describe_sizes([[1, None, 1]], "H"), describe_sizes([[16, 20, 1], [32, 33, 1]], "W")
-    ('every H >= 1', 'W in 16..19 or W = 32')
-    >>> describe_sizes([], "H")
-    'none'
-    """
-    if not progressions:
-        return "none"
-    infinite = [p for p in progressions if p[1] is None]
-    finite = [p for p in progressions if p[1] is not None]
-    parts = []
-    steps = {p[2] for p in infinite}
-    if len(steps) == 1:
-        step = steps.pop()
-        first = min(p[0] for p in infinite)
-        if all(p[0] - first < step for p in infinite):
-            residues = sorted({p[0] % step for p in infinite})
-            if step == 1:
-                parts.append(f"every {axis} >= {first}" if first <= lo else f"{axis} >= {first}")
-            else:
-                which = (f"== {residues[0]}" if len(residues) == 1
-                         else "in {" + ", ".join(map(str, residues)) + "}")
-                lead = f"{axis} >= {first} and " if first >= lo + step else ""
-                parts.append(f"{lead}{axis} mod {step} {which}")
-            infinite = []
-    for start, _, step in infinite:
-        parts.append(f"{axis} = {start} + {step}k")
-    for start, stop, step in finite:
-        last = stop - 1 - (stop - 1 - start) % step
-        if start == last:
-            parts.append(f"{axis} = {start}")
-        elif step == 1:
-            parts.append(f"{axis} in {start}..{last}")
-        else:
-            parts.append(f"{axis} in {start}..{last} step {step}")
-    return " or ".join(parts)
+from shapecheck.analysis.size_sets import AXIS_WORDS as _AXIS_WORDS, describe_sizes, proof_words
 
 
 def size_lines(sizes: Optional[dict[str, Any]]) -> list[str]:
@@ -81,16 +39,10 @@ def _axis_lines(axis: dict, both: Optional[str] = None) -> list[str]:
     words = _AXIS_WORDS.get(name, name)
     if both:
         words = f"{words} and {_AXIS_WORDS.get(both, both)}"
-    span = f"{name} >= {lo}" if hi is None else f"{lo} <= {name} <= {hi}"
-    if axis["proved"]:
-        how = f"proved for all {span}"
-    elif axis.get("checked_to") is not None:
-        how = f"checked exactly for {lo} <= {name} <= {axis['checked_to']}"
-    else:
-        how = "not proved: see the note"
+    how = proof_words(axis)
     lines = [f"valid input {words}: {describe_sizes(axis['valid'], name, lo)}   ({how})"]
     for failing in axis["failing"]:
-        lines.append("  " + _class_line(failing, name, lo))
+        lines.append("  " + _class_line(failing, name, lo, _channels_last(axis)))
     if axis["unknown"]:
         lines.append(f"  {describe_sizes(axis['unknown'], name, lo)}: not decided")
     if axis.get("note"):
@@ -98,12 +50,20 @@ def _axis_lines(axis: dict, both: Optional[str] = None) -> list[str]:
     return lines
 
 
-def _class_line(failing: dict, name: str, lo: int) -> str:
+def _channels_last(axis: dict) -> bool:
+    """Keras axes count from dim 1 (N, H, W, C), PyTorch ones from dim 2 (N, C, H, W)."""
+    shapes = [s for c in axis["failing"] for s in c["shapes"]]
+    names = {3: ("L",), 4: ("H", "W"), 5: ("D", "H", "W")}.get(len(shapes[0])) if shapes else None
+    return bool(names) and axis["axis"] in names and \
+        axis.get("dim") == 1 + names.index(axis["axis"])
+
+
+def _class_line(failing: dict, name: str, lo: int, channels_last: bool = False) -> str:
     where = failing["location"]
     place = f"{where['path']}:{where['line']}" if where else failing["node"]
     module = failing["module"] or "the model"
     size = f"{name}={failing['example']}"
-    shapes = [_spatial(s) for s in failing["shapes"]]
+    shapes = [_spatial(s, channels_last) for s in failing["shapes"]]
     which = describe_sizes(failing["progressions"], name, lo)
     if failing["too_small"]:
         got = f"; {size} gives {shapes[0]}" if shapes else ""
@@ -117,7 +77,9 @@ def _class_line(failing: dict, name: str, lo: int) -> str:
     return f"{which}: first fails at {module}  {place}  e.g. {size}: {' vs '.join(shapes)}"
 
 
-def _spatial(shape: list) -> str:
+def _spatial(shape: list, channels_last: bool = False) -> str:
+    if channels_last and len(shape) > 2:
+        return "x".join(str(d) for d in shape[1:-1])
     dims = shape[2:] if len(shape) > 2 else shape[1:] if len(shape) > 1 else shape
     return "x".join(str(d) for d in dims) or "scalar"
 

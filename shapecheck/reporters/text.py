@@ -26,7 +26,9 @@ from rich.table import Table
 from rich.text import Text
 
 from shapecheck import i18n
+from shapecheck.messages import shortcut_word
 from shapecheck.reporters.confirmation import confirmation_lines
+from shapecheck.analysis.size_findings import after_text
 from shapecheck.reporters.sizes_text import size_lines
 from shapecheck.report import Finding, Report, TargetError, format_shape
 
@@ -44,6 +46,12 @@ LABELS: dict[str, i18n.Text] = {
     "in": i18n.Text("in", "位于"),
     "top": i18n.Text("the top-level module", "顶层模块"),
     "because": i18n.Text("because", "原因"),
+    # punctuation and words that differ by language: Chinese takes full-width forms
+    "colon": i18n.Text(": ", "："),
+    "open": i18n.Text(" (", "（"),
+    "close": i18n.Text(")", "）"),
+    "severity.error": i18n.Text("error", "错误"),
+    "severity.warning": i18n.Text("warning", "警告"),
     "fix": i18n.Text("fix", "修复"),
     "verified": i18n.Text("verified", "已验证"),
     "unverified": i18n.Text("not verified", "未验证"),
@@ -70,6 +78,15 @@ LABELS: dict[str, i18n.Text] = {
     "module": i18n.Text("module", "模块"),
     "shape": i18n.Text("shape", "形状"),
     "line": i18n.Text("line", "行"),
+    "same_adds": i18n.Text("one cause: {n} blocks built by {cls} fail at their add: {where}",
+                           "同一原因：由 {cls} 构建的 {n} 个残差块在相加处出错：{where}"),
+    "same_adds_plain": i18n.Text("one cause: {n} adds fail: {where}",
+                                 "同一原因：{n} 处相加出错：{where}"),
+    "cascades": i18n.Text("{n} {layers} after them receive the wrong width: {where}",
+                          "其后的 {n} 个层因此收到错误的宽度：{where}"),
+    "layer": i18n.Text("layer", ""),
+    "layers": i18n.Text("layers", ""),
+    "adds_count": i18n.Text("({a} adds)", "（涉及 {a} 处相加）"),
 }
 
 
@@ -109,7 +126,7 @@ def render_text(reports: Sequence[Report], *, quiet: bool = False, verbose: int 
                       color_system="standard" if color else None, highlight=False,
                       emoji=False, width=width or (100 if color else 400), soft_wrap=True)
     writer = _Writer(console, labels_in(lang), color, quiet, verbose,
-                     tracebacks or {})
+                     tracebacks or {}, lang)
     for report in reports:
         writer.report(report)
     if not quiet:
@@ -122,8 +139,9 @@ class _Writer:
     """Prints one report after another on a rich console."""
 
     def __init__(self, console: Console, labels: dict[str, str], color: bool, quiet: bool,
-                 verbose: int, tracebacks: Mapping[str, str]):
+                 verbose: int, tracebacks: Mapping[str, str], lang: str = "en"):
         self.console = console
+        self.lang = lang
         self.labels = labels
         self.color = color
         self.quiet = quiet
@@ -167,8 +185,10 @@ class _Writer:
         errors = len(report.errors)
         if self.color:
             mark = ("✗ ", "bold red") if errors else ("✓ ", "bold green")
-        else:
+        elif self.lang == "en":
             mark = ("FAIL " if errors else "ok   ", "")
+        else:  # the words of the block table, padded alike
+            mark = (f"{self.labels['fail' if errors else 'ok']} ", "")
         inputs = ", ".join(format_shape(s) for s in report.input_shapes) or "?"
         outputs = ", ".join(format_shape(s) for s in report.output_shapes) or "?"
         arrow = " → " if self.color else " -> "
@@ -186,9 +206,11 @@ class _Writer:
         self.console.print()
         where = str(finding.location) if finding.location else "?"
         module = finding.module or t["top"]
+        severity = t.get(f"severity.{finding.severity}", finding.severity)
         self.print((f"{where}: ", "bold"), (finding.code, "bold"), " ",
-                   (finding.severity, SEVERITY_STYLE.get(finding.severity, "")),
-                   f" ({finding.kind}) {t['in']} ", (module, "magenta"), indent=2)
+                   (severity, SEVERITY_STYLE.get(finding.severity, "")),
+                   f"{t['open']}{finding.kind}{t['close']} {t['in']} ", (module, "magenta"),
+                   indent=2)
         if finding.location is not None and finding.location.code:
             self.print((finding.location.code, "dim"), indent=6)
         if len(finding.shapes) == 2 and finding.kind != "layer_mismatch":
@@ -197,14 +219,19 @@ class _Writer:
                        f"{t['shortcut']} ", (format_shape(short), "yellow"), indent=4)
         self.print(finding.message, indent=4)
         for cause in finding.causes:
-            self.print((f"{t['because']}: ", "dim"), cause, indent=4)
+            self.print((f"{t['because']}{t['colon']}", "dim"), cause, indent=4)
+        for line in instance_lines(finding, t):
+            self.print((line, "magenta"), indent=4)
         if finding.fix is not None:
             status = t["verified"] if finding.fix.verified else t["unverified"]
-            self.print((f"{t['fix']} ", "green"),
-                       (f"({status})", "green" if finding.fix.verified else "yellow"), ":",
+            self.print((t["fix"], "green"),
+                       (f"{t['open']}{status}{t['close']}",
+                        "green" if finding.fix.verified else "yellow"), t["colon"].rstrip(),
                        indent=4)
             for line in finding.fix.code.splitlines():  # a diff spans several lines
                 self.print((line, "green"), indent=8)
+            if finding.fix.valid_after:
+                self.print((after_text(finding.fix, self.lang), "green"), indent=4)
 
     def failure(self, report: Report) -> None:
         error: TargetError = report.error  # type: ignore[assignment]
@@ -241,15 +268,16 @@ class _Writer:
 
     def block_table(self, report: Report) -> None:
         t = self.labels
-        table = self._table("#", t["block"], t["in_out"], t["kind"], "ok", t["params"],
+        table = self._table("#", t["block"], t["in_out"], t["kind"], t["ok"], t["params"],
                             t["macs"], numeric=(0, 5, 6))
         arrow = " → " if self.color else " -> "
         for block in report.blocks:
-            ok = ("✓" if block.ok else "✗") if self.color else ("ok" if block.ok else "FAIL")
+            ok = ("✓" if block.ok else "✗") if self.color else (t["ok"] if block.ok else t["fail"])
             table.add_row(str(block.index), block.module or t["top"],
                           f"{format_shape(block.input_shape)}{arrow}"
                           f"{format_shape(block.output_shape)}",
-                          block.shortcut, Text(ok, style="green" if block.ok else "red"),
+                          shortcut_word(block.shortcut, self.lang),
+                          Text(ok, style="green" if block.ok else "red"),
                           human_count(block.params), human_count(block.macs))
         self.console.print()
         self.console.print(table)
@@ -281,6 +309,37 @@ class _Writer:
         self.print((summary_line(reports, self.labels), "bold"))
 
 
+def instance_lines(finding: Finding, labels: Optional[dict[str, str]] = None) -> list[str]:
+    """The places a grouped finding covers, as one line for the adds and one for the layers
+    that receive their wrong width (nothing for a finding that stands alone).
+
+    Example:
+        >>> from shapecheck.report import Instance
+        >>> adds = [Instance("add", Finding("SC101", "channel_mismatch", "error", "...", m, None))
+        ...         for m in ("a.0", "a.1")]
+        >>> f = Finding("SC101", "channel_mismatch", "error", "...", "a.0", None,
+        ...             instances=tuple(adds))
+        >>> instance_lines(f)
+        ['one cause: 2 adds fail: a.0, a.1']
+    """
+    t = labels or labels_in("en")
+    adds = [i.module or t["top"] for i in finding.instances if i.role == "add"]
+    layers = [i.module for i in finding.instances if i.role == "cascade"]
+    lines = []
+    if len(adds) > 1:
+        key = "same_adds" if finding.block_class else "same_adds_plain"
+        lines.append(t[key].format(n=len(adds), cls=finding.block_class, where=_listed(adds)))
+    if layers:
+        lines.append(t["cascades"].format(n=len(layers), where=_listed(layers),
+                                          layers=_plural(t)(len(layers), "layer", "layers")))
+    return [" ".join(line.split()) for line in lines]
+
+
+def _listed(names: list[str], most: int = 4) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f", ... (+{len(names) - most})" if len(names) > most else "")
+
+
 def summary_line(reports: Sequence[Report], labels: Optional[dict[str, str]] = None) -> str:
     """The final line: "2 errors in 1 of 3 models; 1 model could not be analysed".
 
@@ -304,6 +363,9 @@ def summary_line(reports: Sequence[Report], labels: Optional[dict[str, str]] = N
         if errors:
             line = t["summary_errors"].format(e=errors, errors=plural(errors, "error", "errors"),
                                               m=broken, n=n, models=plural(n, "model", "models"))
+            adds = sum(f.adds for r in analysed for f in r.errors)
+            if adds > errors:  # root causes counted, the adds they cover beside them
+                line += " " + t["adds_count"].format(a=adds)
         else:
             line = t["summary_clean"].format(n=n, models=plural(n, "model", "models"))
         if warnings:

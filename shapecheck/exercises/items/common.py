@@ -77,14 +77,16 @@ def shortcut_is(module: str, kind: str) -> Callable[[Attempt], list[str]]:
     return criterion
 
 
-def passes_at(input_shapes: Iterable[tuple[int, ...]]) -> Callable[[Attempt], list[str]]:
-    """A criterion: clean static analysis and a clean real run at each other input."""
+def passes_at(input_shapes: Iterable[tuple[int, ...]],
+              factory: Optional[str] = None) -> Callable[[Attempt], list[str]]:
+    """A criterion: clean static analysis and a clean real run at each other input (of
+    `factory()`, by default the exercise's)."""
 
     def criterion(attempt: Attempt) -> list[str]:
         problems = []
         for shape in input_shapes:
-            report = attempt.analyse(inputs=[shape])
-            run = attempt.forward(inputs=[shape])
+            report = attempt.analyse(factory, inputs=[shape])
+            run = attempt.forward(factory, inputs=[shape])
             first = d.first_error(report)
             if report.error is not None:
                 problem, module = report.error.message, None

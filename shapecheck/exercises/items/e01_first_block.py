@@ -35,7 +35,7 @@ first_block=True 时 b3.0 就是 Residual(128, 128)：既没有 1x1 卷积也没
 加倍、尺寸减半。
 各阶段输出（Report.blocks 中每个阶段最后一个块）：{stages}；模型输出 {output}。
 这正是 d2l 书中逐层输出的数字。
-只有 b2 可以传 first_block=True：stem 输出的已经是 {b2_in}，与 b2 中恒等块的通道数和尺寸
+只有 b2 可以传 first_block=True：起始层输出的已经是 {b2_in}，与 b2 中恒等块的通道数和尺寸
 完全一致，所以 b2 既不需要投影也不需要步幅。""")
 
 # He et al.'s option A: subsample the input and pad the new channels with zeros (no weights).
@@ -84,7 +84,7 @@ EXERCISE = Exercise(
     slug="first-block",
     title=Text("The interview ResNet: a misplaced first_block=True",
                "面试题 ResNet：放错位置的 first_block=True"),
-    source=Text("the interview page 'CV interview essentials: ResNet': Residual and resnet_block",
+    source=Text("the interview page 【CV面试必会】深度学习网络之Resnet (CV interview essentials: ResNet): Residual and resnet_block",
                 "面试页面《【CV面试必会】深度学习网络之Resnet》：Residual 与 resnet_block"),
     question=Text(
         en="resnet_block(input_channels, num_channels, num_residuals, first_block=False) builds "
@@ -99,7 +99,7 @@ EXERCISE = Exercise(
            "下采样。起始文件按 d2l 搭建了处理 1x96x96 图像的 ResNet-18，但阶段 b3 是从 b2 那"
            "一行复制来的，连 first_block=True 也抄了过来。先检查它、读懂诊断信息，再把网络改成书中"
            "的 ResNet-18：各阶段输出依次为 64x24x24、128x12x12、256x6x6、512x3x3，最后输出 "
-           "10 个类别。然后想一想：为什么只有紧跟在 stem 之后的阶段才传 first_block=True？"),
+           "10 个类别。然后想一想：为什么只有紧跟在起始层之后的阶段才传 first_block=True？"),
     hints=(
         Text("Read the first finding: which layer receives the wrong number of channels, and "
              "how many did it expect?",

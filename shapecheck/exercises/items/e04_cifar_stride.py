@@ -1,4 +1,4 @@
-"""Exercise 4: the CIFAR bottleneck's stride-2, equal-width identity shortcut (the article 'ResNeXt and grouped convolution')."""
+"""Exercise 4: the CIFAR bottleneck's stride-2, equal-width identity shortcut (the article ResNeXt与分组卷积 (ResNeXt and grouped convolution))."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ EXERCISE = Exercise(
     slug="cifar-stride",
     title=Text("CIFAR ResNeXt: a stride-2 block with an identity shortcut",
                "CIFAR ResNeXt：步幅为 2 却用恒等捷径的块"),
-    source=Text("the article 'ResNeXt and grouped convolution': ResNeXtBottleneck",
+    source=Text("the article ResNeXt与分组卷积 (ResNeXt and grouped convolution): ResNeXtBottleneck",
                 "《ResNeXt与分组卷积》一文：ResNeXtBottleneck"),
     question=Text(
         en="The page's ResNeXtBottleneck adds a projection shortcut only if in_channels != "

@@ -62,7 +62,7 @@ EXERCISE = Exercise(
     number=7,
     slug="cardinality",
     title=Text("A cardinality that does not divide the width", "无法整除宽度的基数"),
-    source=Text("the article 'ResNeXt and grouped convolution': D = cardinality x group width",
+    source=Text("the article ResNeXt与分组卷积 (ResNeXt and grouped convolution): D = cardinality x group width",
                 "《ResNeXt与分组卷积》一文：D = 基数 x 每组宽度"),
     question=Text(
         en="The starter's ResNeXt blocks take width = channels // 2 and split their 3x3 conv "

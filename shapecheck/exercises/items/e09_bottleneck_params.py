@@ -87,7 +87,7 @@ EXERCISE = Exercise(
     number=9,
     slug="bottleneck-params",
     title=Text("Bottleneck arithmetic: 1,179,648 vs 69,632", "瓶颈结构的算术：1,179,648 对 69,632"),
-    source=Text("the interview page 'CV interview essentials: ResNet': why ResNet-50 uses bottlenecks",
+    source=Text("the interview page 【CV面试必会】深度学习网络之Resnet (CV interview essentials: ResNet): why ResNet-50 uses bottlenecks",
                 "面试页面《【CV面试必会】深度学习网络之Resnet》：ResNet-50 为什么用瓶颈结构"),
     question=Text(
         en="The page claims that two 3x3 convs at 256 channels have 3*3*256*256*2 = 1,179,648 "

@@ -98,7 +98,7 @@ EXERCISE = Exercise(
     number=10,
     slug="grouped-saving",
     title=Text("What grouped convolution saves", "分组卷积节省了什么"),
-    source=Text("the article 'ResNeXt and grouped convolution' and d2l.ai section 8.6: grouped convolution costs O(c_i * c_o / g)",
+    source=Text("the article ResNeXt与分组卷积 (ResNeXt and grouped convolution) and d2l.ai section 8.6: grouped convolution costs O(c_i * c_o / g)",
                 "《ResNeXt与分组卷积》一文与 d2l.ai 第 8.6 节：分组卷积的代价为 O(c_i * c_o / g)"),
     question=Text(
         en="d2l says a conv from c_i to c_o channels in g groups costs O(c_i * c_o / g) and "

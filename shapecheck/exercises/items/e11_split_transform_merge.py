@@ -190,7 +190,7 @@ EXERCISE = Exercise(
     number=11,
     slug="split-transform-merge",
     title=Text("Split-transform-merge equals a grouped convolution", "“拆分-变换-合并”等价于分组卷积"),
-    source=Text("the article 'ResNeXt and grouped convolution': 32 paths of 1x1 -> 3x3 -> 1x1, summed",
+    source=Text("the article ResNeXt与分组卷积 (ResNeXt and grouped convolution): 32 paths of 1x1 -> 3x3 -> 1x1, summed",
                 "《ResNeXt与分组卷积》一文：32 条 1x1 -> 3x3 -> 1x1 路径，输出相加"),
     question=Text(
         en="build() is ResNeXt's block written as 32 branches of 1x1 (256->4) -> 3x3 (4->4) -> "

@@ -37,7 +37,7 @@ Linear 把残差流加宽（那样之后的每次相加、每个 LayerNorm 和�
 输出投影改回模型宽度。Transformer 的残差流保持这个宽度不变，每个分支都必须回到这个宽度。
 在你的文件中，注意力的输出投影是 {proj}（输出 {proj_shape}），每次相加都是形状相同的恒等相加：
 {adds}
-token 离开时的宽度与进入时相同：{inp} -> {out}。""")
+词元离开时的宽度与进入时相同：{inp} -> {out}。""")
 
 
 def identity_criterion(attempt: Attempt) -> list[str]:
@@ -65,8 +65,8 @@ EXERCISE = Exercise(
     slug="transformer-width",
     title=Text("A transformer residual: attention to the wrong width",
                "Transformer 的残差：注意力输出宽度不对"),
-    source=Text("beyond the seeds: the same add in a transformer layer",
-                "种子之外：Transformer 层中的同一种相加"),
+    source=Text("beyond the four source pages: the same add in a transformer layer",
+                "四个出处之外：Transformer 层中的同一种相加"),
     question=Text(
         en="A pre-norm transformer layer computes x + attn(norm1(x)) and x + mlp(norm2(x)) on "
            "1x16x96 tokens. The starter's attention works in heads * head_dim = 128 dimensions "
@@ -75,15 +75,15 @@ EXERCISE = Exercise(
            "every residual add is an identity add and the output keeps the input's shape, "
            "keeping the attention's 4 heads of 32 dimensions (the checker also runs 8 and 33 "
            "tokens).",
-        zh="一个 pre-norm Transformer 层在 1x16x96 的 token 上计算 x + attn(norm1(x)) 和 "
+        zh="一个前置归一化（pre-norm）的 Transformer 层在 1x16x96 的词元（token）上计算 x + attn(norm1(x)) 和 "
            "x + mlp(norm2(x))。起始文件中的注意力在 heads * head_dim = 128 维上计算，输出投影"
            "也保持 128 维。检查一下：shapecheck 在哪里发现了不匹配？是哪个维度？它建议怎样修复？"
            "请修正模型，使每次残差相加都是恒等相加，并且输出形状与输入相同；注意力仍保持 4 个头、"
-           "每头 32 维（判分时还会用 8 个和 33 个 token 运行）。"),
+           "每头 32 维（判分时还会用 8 个和 33 个词元运行）。"),
     hints=(
         Text("For token tensors the feature dimension is the last one: compare the two shapes "
              "of the first finding.",
-             "对 token 张量来说，特征维是最后一维：比较第一条诊断中的两个形状。"),
+             "对词元张量来说，特征维是最后一维：比较第一条诊断中的两个形状。"),
         Text("Read the finding's last \"because\" line: the layers after the add expect the "
              "model's width. Which layer of the branch decides the width it comes back with?",
              "读一读诊断中最后一条“原因”：相加之后的层期望的是模型宽度。分支返回时的宽度"

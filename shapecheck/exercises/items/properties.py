@@ -218,8 +218,7 @@ def code_kept(*names: str) -> Callable[[Attempt], list[Problem]]:
     and docstrings."""
 
     def criterion(attempt: Attempt) -> list[Problem]:
-        with open(attempt.source, encoding="utf-8") as f:
-            mine = definitions(f.read())
+        mine = definitions(attempt.source_text())
         want = definitions(attempt.exercise.starter_path.read_text(encoding="utf-8"))
         problems = []
         for name in names:

@@ -1,7 +1,7 @@
-"""Exercise 2, reference solution: every stack is the seed's `stack()`, whose first block
+"""Exercise 2, reference solution: every stack is the homework's `stack()`, whose first block
 projects to filters * 2 channels with the stack's stride; Add never pads.
 
-练习 2 参考答案：每个 stack 都用种子代码的 `stack()`，其第一个块用带步幅的 1x1 卷积投影到
+练习 2 参考答案：每个 stack 都用作业代码的 `stack()`，其第一个块用带步幅的 1x1 卷积投影到
 filters * 2 个通道；Add 从不补零。
 """
 
@@ -19,7 +19,7 @@ ADD_PADS_OR_BROADCASTS = False
 
 
 class Block(nn.Module):
-    """The seed's block(): 1x1 conv, grouped 3x3 conv (stride), 1x1 conv to filters * 2, add.
+    """The homework's block(): 1x1 conv, grouped 3x3 conv (stride), 1x1 conv to filters * 2, add.
 
     The shortcut is a strided 1x1 conv + BN to filters * 2 channels when `conv_shortcut`,
     else the input itself. (The seed splits the 3x3 conv into `groups` slices by hand; one
@@ -52,7 +52,7 @@ class Block(nn.Module):
 
 
 def stack(in_channels, filters, blocks, strides, groups=32):
-    """The seed's stack(): the first block projects, then `blocks` identity blocks."""
+    """The homework's stack(): the first block projects, then `blocks` identity blocks."""
     layers = [Block(in_channels, filters, strides=strides, groups=groups)]
     for _ in range(blocks):
         layers.append(Block(filters * 2, filters, groups=groups, conv_shortcut=False))

@@ -11,13 +11,13 @@ from torch import nn
 INPUT_SHAPE = (1, 3, 32, 32)
 BLOCKS_PER_STACK = 2
 
-# How many residual blocks does the seed's stack(x, filters, blocks=3, strides) build?
-# 种子代码的 stack(x, filters, blocks=3, strides) 会构建多少个残差块？
+# How many residual blocks does the homework's stack(x, filters, blocks=3, strides) build?
+# 作业代码的 stack(x, filters, blocks=3, strides) 会构建多少个残差块？
 SEED_STACK_BLOCKS_FOR_3 = 4  # one projection block + range(3) identity blocks
 
 
 class Block(nn.Module):
-    """The seed's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
+    """The homework's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
 
     def __init__(self, in_channels, filters, strides=1, groups=32, conv_shortcut=True):
         super().__init__()

@@ -12,7 +12,7 @@ INPUT_SHAPE = (1, 3, 8, 8)
 
 
 class Block(nn.Module):
-    """The seed's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
+    """The homework's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
 
     def __init__(self, in_channels, filters, strides=1, groups=32, conv_shortcut=True):
         super().__init__()

@@ -2,12 +2,12 @@
 
 练习 1：面试题 ResNet，`first_block=True` 放错了位置。
 
-d2l's ResNet-18 for 1x96x96 images (seed page 001). Stage `b3` was copied from the line
-above it, `first_block=True` included. Check it, then fix it:
+d2l's ResNet-18 for 1x96x96 images, as the interview page 【CV面试必会】深度学习网络之Resnet
+builds it. Stage `b3` was copied from the line above it, `first_block=True` included. Check it, then fix it:
 
     shapecheck exercises check 1 THIS_FILE.py
 
-d2l 的 ResNet-18（输入 1x96x96）。阶段 `b3` 是从上一行复制来的，连 `first_block=True`
+面试页面《【CV面试必会】深度学习网络之Resnet》中的 d2l 版 ResNet-18（输入 1x96x96）。阶段 `b3` 是从上一行复制来的，连 `first_block=True`
 也一起抄了。先检查，再修正。
 """
 

@@ -2,16 +2,16 @@
 
 练习 2：Keras 作业中的 `conv_shortcut=False` 问题。
 
-The seed's ResNeXt `block()` and `stack()`, in PyTorch (seed pages 000 and 002). The
+The homework's ResNeXt `block()` and `stack()`, in PyTorch (the 365天深度学习训练营 J6/J7 ResNeXt homework and its two answer pages). The
 homework asks why `x = Add()([x, shortcut])` raises no error with `conv_shortcut=False`.
-Page 000 answers that Add zero-pads or broadcasts the smaller tensor, and someone believed
-it: `stack_simplified()` drops every projection. Make the network work the way the seed's
-`stack()` does, and decide whether page 000's claim is true.
+The first answer page answers that Add zero-pads or broadcasts the smaller tensor, and someone believed
+it: `stack_simplified()` drops every projection. Make the network work the way the homework's
+`stack()` does, and decide whether the first answer page's claim is true.
 
-种子代码中的 ResNeXt `block()` 与 `stack()`（页面 000、002）。作业问：`conv_shortcut=False`
-时 `x = Add()([x, shortcut])` 为什么不报错？页面 000 说 Add 会自动补零或广播较小的张量，
-于是有人写了去掉所有投影的 `stack_simplified()`。请让网络像种子代码的 `stack()` 一样工作，
-并判断页面 000 的说法是否正确。
+作业代码中的 ResNeXt `block()` 与 `stack()`（365天深度学习训练营 J6/J7 的 ResNeXt 作业及其两篇解答）。作业问：`conv_shortcut=False`
+时 `x = Add()([x, shortcut])` 为什么不报错？第一篇解答说 Add 会自动补零或广播较小的张量，
+于是有人写了去掉所有投影的 `stack_simplified()`。请让网络像作业代码的 `stack()` 一样工作，
+并判断第一篇解答的说法是否正确。
 
     shapecheck exercises check 2 THIS_FILE.py
 """
@@ -23,14 +23,14 @@ from torch import nn
 
 INPUT_SHAPE = (1, 3, 64, 64)
 
-# Page 000: "Add() automatically zero-pads or broadcasts the smaller tensor, so different
+# The first answer page: "Add() automatically zero-pads or broadcasts the smaller tensor, so different
 # channel counts are fine." True or False?
-# 页面 000：“Add() 会自动补零或广播较小的张量，所以通道数不同也没关系。”对还是错？
+# 第一篇解答：“Add() 会自动补零或广播较小的张量，所以通道数不同也没关系。”对还是错？
 ADD_PADS_OR_BROADCASTS = True
 
 
 class Block(nn.Module):
-    """The seed's block(): 1x1 conv, grouped 3x3 conv (stride), 1x1 conv to filters * 2, add.
+    """The homework's block(): 1x1 conv, grouped 3x3 conv (stride), 1x1 conv to filters * 2, add.
 
     The shortcut is a strided 1x1 conv + BN to filters * 2 channels when `conv_shortcut`,
     else the input itself. (The seed splits the 3x3 conv into `groups` slices by hand; one
@@ -63,7 +63,7 @@ class Block(nn.Module):
 
 
 def stack(in_channels, filters, blocks, strides, groups=32):
-    """The seed's stack(): the first block projects, then `blocks` identity blocks."""
+    """The homework's stack(): the first block projects, then `blocks` identity blocks."""
     layers = [Block(in_channels, filters, strides=strides, groups=groups)]
     for _ in range(blocks):
         layers.append(Block(filters * 2, filters, groups=groups, conv_shortcut=False))
@@ -71,7 +71,7 @@ def stack(in_channels, filters, blocks, strides, groups=32):
 
 
 def stack_simplified(in_channels, filters, blocks, strides, groups=32):
-    """stack() "simplified" on page 000's belief that Add pads: no projection anywhere."""
+    """stack() "simplified" on the first answer page's belief that Add pads: no projection anywhere."""
     layers = [Block(in_channels, filters, strides=strides, groups=groups, conv_shortcut=False)]
     for _ in range(blocks):
         layers.append(Block(filters * 2, filters, groups=groups, conv_shortcut=False))

@@ -2,11 +2,11 @@
 
 练习 3：`range(blocks)` 实际构建了 `blocks + 1` 个块。
 
-The seed's Keras `stack()` (pages 000 and 002) in PyTorch. This network is meant to have
+The homework's Keras `stack()` (the 365天深度学习训练营 J6/J7 ResNeXt homework) in PyTorch. This network is meant to have
 BLOCKS_PER_STACK = 2 residual blocks in each of its three stacks, six in all. Count what
 it really has, fix it, and answer SEED_STACK_BLOCKS_FOR_3 below.
 
-种子代码 Keras `stack()` 的 PyTorch 版本。这个网络的三个 stack 本应各有
+作业代码 Keras `stack()` 的 PyTorch 版本。这个网络的三个 stack 本应各有
 BLOCKS_PER_STACK = 2 个残差块，共 6 个。数一数它实际有多少个，修正它，并回答下面的
 SEED_STACK_BLOCKS_FOR_3。
 
@@ -21,13 +21,13 @@ from torch import nn
 INPUT_SHAPE = (1, 3, 32, 32)
 BLOCKS_PER_STACK = 2
 
-# How many residual blocks does the seed's stack(x, filters, blocks=3, strides) build?
-# 种子代码的 stack(x, filters, blocks=3, strides) 会构建多少个残差块？
+# How many residual blocks does the homework's stack(x, filters, blocks=3, strides) build?
+# 作业代码的 stack(x, filters, blocks=3, strides) 会构建多少个残差块？
 SEED_STACK_BLOCKS_FOR_3 = None
 
 
 class Block(nn.Module):
-    """The seed's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
+    """The homework's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
 
     def __init__(self, in_channels, filters, strides=1, groups=32, conv_shortcut=True):
         super().__init__()
@@ -54,7 +54,7 @@ class Block(nn.Module):
 
 
 def stack(in_channels, filters, blocks, strides, groups=32):
-    """The seed's stack(): one projection block, then one identity block per `range(blocks)`."""
+    """The homework's stack(): one projection block, then one identity block per `range(blocks)`."""
     layers = [Block(in_channels, filters, strides=strides, groups=groups)]
     for i in range(blocks):
         layers.append(Block(filters * 2, filters, groups=groups, conv_shortcut=False))

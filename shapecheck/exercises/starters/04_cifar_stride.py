@@ -2,12 +2,12 @@
 
 练习 4：只在通道数不同时才投影的 CIFAR ResNeXt 瓶颈块。
 
-`ResNeXtBottleneck` from the grouped-convolution page (seed page 003). Its shortcut is a
+`ResNeXtBottleneck` from the grouped-convolution page (the article ResNeXt与分组卷积). Its shortcut is a
 strided 1x1 conv only `if in_channels != out_channels`. This network keeps 128 channels
 from stage_1 to stage_2 while stage_2 still halves the size. Find what breaks and fix the
 rule, keeping the network's widths and strides.
 
-分组卷积页面（种子页面 003）中的 `ResNeXtBottleneck`。它只在 `in_channels != out_channels`
+分组卷积页面（《ResNeXt与分组卷积》一文）中的 `ResNeXtBottleneck`。它只在 `in_channels != out_channels`
 时才使用带步幅的 1x1 卷积捷径。这个网络从 stage_1 到 stage_2 保持 128 个通道，而 stage_2
 仍然把尺寸减半。找出问题并修正这条规则，网络的通道数和步幅保持不变。
 

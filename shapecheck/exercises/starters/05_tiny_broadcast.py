@@ -2,11 +2,11 @@
 
 练习 5：在很小的特征图上悄悄广播的步幅为 2 的恒等块。
 
-Keras-style ResNeXt blocks (seed pages 000 and 002) on 8x8 images. Its last stack adds a
+Keras-style ResNeXt blocks (the 365天深度学习训练营 J6/J7 ResNeXt homework and its two answer pages) on 8x8 images. Its last stack adds a
 stride-2 block that keeps the width and, by mistake, the identity shortcut. Run the file:
 it works! Then ask shapecheck, and fix the network so that it is right at every size.
 
-Keras 风格的 ResNeXt 块（种子页面 000、002），输入为 8x8 图像。最后一个 stack 加了一个
+Keras 风格的 ResNeXt 块（365天深度学习训练营 J6/J7 的 ResNeXt 作业及其两篇解答），输入为 8x8 图像。最后一个 stack 加了一个
 步幅为 2、通道数不变、却误用恒等捷径的块。运行这个文件：它居然能跑！再问问 shapecheck，
 然后修正网络，使它在任何输入尺寸下都正确。
 
@@ -22,7 +22,7 @@ INPUT_SHAPE = (1, 3, 8, 8)
 
 
 class Block(nn.Module):
-    """The seed's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
+    """The homework's block(): 1x1, grouped 3x3 (stride), 1x1 to filters * 2; projection or identity."""
 
     def __init__(self, in_channels, filters, strides=1, groups=32, conv_shortcut=True):
         super().__init__()

@@ -2,12 +2,12 @@
 
 练习 7：基数（cardinality）无法整除瓶颈宽度。
 
-A ResNeXt block (seed page 003): 1x1 conv down to `width` channels, a 3x3 conv split into
+A ResNeXt block (the article ResNeXt与分组卷积): 1x1 conv down to `width` channels, a 3x3 conv split into
 `cardinality` groups, 1x1 conv back. The author wanted 32 paths and "half the channels in
 the bottleneck". The file does not even build; read why, then build the blocks the
 ResNeXt way: 32 paths of 4 channels each (the "32x4d" template).
 
-一个 ResNeXt 块（种子页面 003）：1x1 卷积降到 `width` 个通道，3x3 卷积分成 `cardinality`
+一个 ResNeXt 块（《ResNeXt与分组卷积》一文）：1x1 卷积降到 `width` 个通道，3x3 卷积分成 `cardinality`
 组，再用 1x1 卷积升回。作者想要 32 条路径，并且“瓶颈取一半通道”。这个文件连模型都构建
 不了；读懂原因，再按 ResNeXt 的方式构建：32 条路径，每条 4 个通道（即“32x4d”模板）。
 

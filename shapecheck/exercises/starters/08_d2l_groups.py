@@ -2,11 +2,11 @@
 
 练习 8：d2l 的 `groups` 参数是每组的宽度，而不是组数。
 
-d2l.ai's `ResNeXtBlock(num_channels, groups, bot_mul)` (seed page 004), with the book's lazy
+d2l.ai's `ResNeXtBlock(num_channels, groups, bot_mul)` (d2l.ai section 8.6), with the book's lazy
 layers. The author wanted ResNeXt blocks of 128 channels with a 64-channel bottleneck split
 into 32 paths (cardinality 32) and passed `groups=32`. The model runs; is it what was meant?
 
-d2l.ai 的 `ResNeXtBlock(num_channels, groups, bot_mul)`（种子页面 004），沿用书中的惰性
+d2l.ai 的 `ResNeXtBlock(num_channels, groups, bot_mul)`（d2l.ai 第 8.6 节），沿用书中的惰性
 （Lazy）层。作者想要 128 通道的 ResNeXt 块，瓶颈 64 个通道分成 32 条路径（基数 32），于是
 传了 `groups=32`。模型能运行；但它真的是作者想要的吗？
 

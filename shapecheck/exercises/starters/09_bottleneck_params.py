@@ -2,14 +2,14 @@
 
 练习 9：瓶颈结构的参数计算，256 通道的两个 3x3 卷积与 1x1-3x3-1x1 的对比。
 
-The interview page (seed page 001) says that two 3x3 convs at 256 channels have
+The interview page 【CV面试必会】深度学习网络之Resnet says that two 3x3 convs at 256 channels have
 3*3*256*256*2 weights while the bottleneck 1x1 (256->64), 3x3 (64->64), 1x1 (64->256) has
 3*3*64*64 + 1*1*256*64*2, about 16.9x fewer. The bottleneck below has a bug; fix it, then
 work out both counts and write them into BASIC_PARAMS and BOTTLENECK_PARAMS.
 BatchNorm is built with affine=False, so it has no parameters: the counts are the conv
 weights, as the page counts them.
 
-面试页面（种子页面 001）说：256 通道的两个 3x3 卷积有 3*3*256*256*2 个权重，而瓶颈结构
+面试页面《【CV面试必会】深度学习网络之Resnet》说：256 通道的两个 3x3 卷积有 3*3*256*256*2 个权重，而瓶颈结构
 1x1（256->64）、3x3（64->64）、1x1（64->256）只有 3*3*64*64 + 1*1*256*64*2 个，约少 16.9
 倍。下面的瓶颈块有一个错误；修正它，再算出两个参数量，填入 BASIC_PARAMS 和
 BOTTLENECK_PARAMS。BatchNorm 使用 affine=False，没有参数：与页面一样，只统计卷积权重。

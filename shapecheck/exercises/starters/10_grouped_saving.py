@@ -3,13 +3,13 @@
 练习 10：分组卷积节省了多少参数和乘加运算。
 
 A residual unit around one 3x3 conv at 128 channels (BatchNorm with affine=False, so the
-conv holds all the parameters). d2l 8.6 (seed page 004) says that a conv from c_i to c_o
+conv holds all the parameters). d2l.ai section 8.6 says that a conv from c_i to c_o
 channels in g groups costs O(c_i * c_o / g) and has g times fewer parameters. Turn the
 conv into ResNeXt's grouped conv with GROUPS = 32, and write the savings you expect into
 PARAM_SAVING and MAC_SAVING (how many times fewer, compared with the starter's dense block).
 
 围绕一个 128 通道 3x3 卷积的残差单元（BatchNorm 使用 affine=False，参数全在卷积里）。
-d2l 8.6（种子页面 004）说：从 c_i 到 c_o 个通道、分成 g 组的卷积，计算量为
+d2l.ai 第 8.6 节说：从 c_i 到 c_o 个通道、分成 g 组的卷积，计算量为
 O(c_i * c_o / g)，参数量少 g 倍。请把这个卷积改成 ResNeXt 的分组卷积（GROUPS = 32），并把
 你预期的节省倍数写入 PARAM_SAVING 和 MAC_SAVING（与起始文件中的普通卷积块相比少几倍）。
 

@@ -2,13 +2,13 @@
 
 练习 11：ResNeXt 的“拆分-变换-合并”等价于一个带分组 3x3 卷积的瓶颈块。
 
-Seed page 003: 32 parallel branches, each 1x1 (256->4) -> 3x3 (4->4) -> 1x1 (4->256),
+The article ResNeXt与分组卷积: 32 parallel branches, each 1x1 (256->4) -> 3x3 (4->4) -> 1x1 (4->256),
 summed, compute the same function as one bottleneck 1x1 (256->128) -> 3x3 with groups=32
 -> 1x1 (128->256). `build()` is the 32-branch form, `build_grouped()` the grouped one.
 Complete `map_weights()` so that the grouped block, given the branches' weights, produces
 exactly the same outputs (the checker compares them with torch.allclose).
 
-种子页面 003：32 条并行分支，每条为 1x1（256->4）-> 3x3（4->4）-> 1x1（4->256），输出相加；
+《ResNeXt与分组卷积》一文：32 条并行分支，每条为 1x1（256->4）-> 3x3（4->4）-> 1x1（4->256），输出相加；
 它与一个瓶颈块 1x1（256->128）-> groups=32 的 3x3 -> 1x1（128->256）计算的是同一个函数。
 `build()` 是 32 分支的形式，`build_grouped()` 是分组卷积的形式。请补全 `map_weights()`，
 使分组卷积块拿到各分支的权重后，输出完全相同（判分程序用 torch.allclose 比较）。

@@ -2,13 +2,13 @@
 
 练习 12：预激活顺序，BN -> ReLU -> 卷积（He 等人，2016）。
 
-d2l 8.6 (seed page 004) asks for the pre-activation residual unit of "Identity Mappings in
+d2l.ai section 8.6 asks for the pre-activation residual unit of "Identity Mappings in
 Deep Residual Networks" (He et al., ECCV 2016): BN, ReLU, conv, twice, then a bare add with
 nothing after it. `PreActBlock` below was meant to be that unit but is written in the
 original order (conv -> BN -> ReLU, and a ReLU after the add). Rewrite it; the network's
 shapes must stay the same.
 
-d2l 8.6（种子页面 004）的练习要求实现《Identity Mappings in Deep Residual Networks》（He 等，
+d2l.ai 第 8.6 节的练习要求实现《Identity Mappings in Deep Residual Networks》（He 等，
 ECCV 2016）中的预激活残差单元：BN、ReLU、卷积，重复两次，然后直接相加，相加之后不再接任何
 操作。下面的 `PreActBlock` 本应是这样的单元，却写成了原始顺序（卷积 -> BN -> ReLU，相加后
 还有 ReLU）。请改写它；网络的各处形状须保持不变。

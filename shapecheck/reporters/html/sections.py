@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
+from shapecheck.analysis.size_sets import valid_size_lines
 from shapecheck.report import Finding, Fix, Location, Report, format_shape
 from shapecheck.reporters.html.drawing import Drawing
 from shapecheck.reporters.html.words import word
+from shapecheck.reporters.text import instance_lines, labels_in
 
 
 def t(key: str, lang: str) -> str:
@@ -41,22 +43,14 @@ def _count(n: int) -> str:
 
 
 def _sizes_lines(sizes: Any) -> list[str]:
-    """The all-sizes proof's valid progressions per axis ("valid: 32, 64, ... (step 32)")."""
-    doc = sizes.to_json() if hasattr(sizes, "to_json") else sizes
-    axes = doc.get("axes", doc) if isinstance(doc, dict) else doc
-    items = axes.items() if isinstance(axes, dict) else enumerate(axes or [])
-    lines = []
-    for key, axis in items:
-        if not isinstance(axis, dict):
-            continue
-        name = axis.get("axis", axis.get("name", key))
-        ranges = []
-        for progression in axis.get("valid", []):
-            start, stop, step = (list(progression) + [None, None, None])[:3]
-            end = "…" if stop is None else f"< {stop}"
-            ranges.append(f"{start}, {start + (step or 1)}, … {end}" if step != 0 else f"{start}")
-        lines.append(f"{name}: {'; '.join(ranges) if ranges else '—'}")
-    return lines
+    """The all-sizes proof's valid sizes, one line per distinct axis, as the text report
+    and the block graph's title word them ("H, W: H mod 16 == 0 (proved for all H >= 1)").
+
+    >>> axis = {"axis": "H", "range": [1, None], "proved": True, "valid": [[223, None, 32]]}
+    >>> _sizes_lines({"H": axis})
+    ['H: H >= 223 and H mod 32 == 31 (proved for all H >= 1)']
+    """
+    return [line.removeprefix("valid input ") for line in valid_size_lines(sizes)]
 
 
 def header_html(report: Report, index: int, lang: str) -> str:
@@ -150,6 +144,8 @@ def findings_html(report: Report, index: int, lang: str, root: str) -> str:
                      f'title="{escape(word("open", lang))}">{escape(str(loc))}</a>'
                      + (f' <code>{escape(loc.code)}</code>' if loc.code else "") + "</p>")
         causes = "".join(f'<li>{t("because", lang)}: {escape(c)}</li>' for c in finding.causes)
+        causes += "".join(f'<li class="places">{escape(line)}</li>'
+                          for line in instance_lines(finding, labels_in(lang)))
         fix = _fix_html(finding.fix, f"fix-{index}-{k}", lang) if finding.fix else ""
         items.append(
             f'<li class="finding {escape(finding.severity)}" data-finding="{k}" tabindex="0">'

@@ -1,6 +1,6 @@
 """The homework's Keras ResNeXt with the seed's bug: `conv_shortcut=False` opening a stack.
 
-`block()` and `grouped_convolution_block()` are the seed's (from `keras_homework.py`).
+`block()` and `grouped_convolution_block()` are the seed's (from `homework.py`).
 This `stack()` lets its caller choose the first block's shortcut, and `build()` turns the
 projection off for stacks 2 and 4, believing (as seed page 000 does) that `Add()` pads or
 broadcasts the smaller tensor. It does not: those blocks double the width and halve the
@@ -10,7 +10,7 @@ size, so their identity shortcut meets a main branch of another shape.
 - stack 4, first block: main branch (7, 7, 2048), shortcut (14, 14, 1024).
 
 Keras itself stops at the first with `ValueError: Inputs have incompatible shapes`;
-`shapecheck examples/keras_homework_buggy.py` reports both in one run, names each `Add()`
+`shapecheck examples/keras/homework_buggy.py` reports both in one run, names each `Add()`
 and the `stack(...)` line that built it, and proves the call-site fix `conv_shortcut=True`.
 """
 
@@ -22,9 +22,9 @@ from keras import Input, Model  # noqa: E402
 from keras.layers import Dense, GlobalAveragePooling2D  # noqa: E402
 
 try:
-    from keras_homework import block, stem  # shapecheck imports this file from its folder
+    from homework import block, stem  # shapecheck imports this file from its folder
 except ModuleNotFoundError:
-    from examples.keras_homework import block, stem
+    from examples.keras.homework import block, stem
 
 
 def stack(x, filters, blocks, strides, groups=32, conv_shortcut=True):

@@ -8,9 +8,9 @@ code as written (only the imports added); `grouped_convolution_block()`, which t
 does not show, splits the channels into `groups` slices, convolves each with its own 3x3
 conv and concatenates them, as the seed describes. `build()` is ResNeXt-50 (32x4d) from
 these stacks: 16 residual adds (the seed's `range(blocks)` builds `blocks + 1` blocks per
-stack), all with equal operand shapes. `keras_homework_buggy.py` shows where it breaks.
+stack), all with equal operand shapes. `homework_buggy.py` shows where it breaks.
 
-Check it with `shapecheck examples/keras_homework.py` (Keras 3 on the torch backend).
+Check it with `shapecheck examples/keras/homework.py` (Keras 3 on the torch backend).
 """
 
 import os
