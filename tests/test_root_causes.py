@@ -184,3 +184,16 @@ def test_an_annotated_expansion_is_edited_too():
     source = "class B:\n    expansion: int = 1  # widens by this\n"
     assert set_class_integer(source, 1, "expansion", 4) == (
         "class B:\n    expansion: int = 4  # widens by this\n")
+
+
+def test_class_body_pool_and_helper_diffs_apply_with_git(copy_of):
+    folder = copy_of("resnext18_width.py").parent
+    copy_of("pool_shortcut.py")
+    copy_of("helper_rule.py")
+    diffs = [f.diff for spec in ("resnext18_width.py:resnext18", "pool_shortcut.py:net",
+                                 "helper_rule.py:net") for f in find_fixes([spec]).fixes]
+    assert len(diffs) == 3
+    for diff in diffs:
+        check = subprocess.run(["git", "apply", "--check", "-p1", "-"], input=diff, text=True,
+                               cwd=folder, capture_output=True)
+        assert check.returncode == 0, check.stderr

@@ -218,5 +218,22 @@ def contains(progressions: Sequence[Progression], n: int) -> bool:
                for start, stop, step in progressions)
 
 
-__all__ = ["outcome_progressions", "contains", "remove_size", "describe_sizes", "proof_words", "valid_size_lines",
+def nearest_member(progressions: list, example: int) -> int:
+    """The member of the progressions nearest the example size (the larger on a tie).
+
+    >>> nearest_member([[0, None, 32]], 224), nearest_member([[0, None, 32], [31, None, 32]], 240)
+    (224, 255)
+    """
+    best = None
+    for start, stop, step in progressions:
+        k = max(0, -(-(example - start) // step))
+        for n in (start + k * step, start + (k - 1) * step):
+            if n >= start and (stop is None or n < stop):
+                if best is None or (abs(n - example), -n) < (abs(best - example), -best):
+                    best = n
+    return best if best is not None else progressions[0][0]
+
+
+__all__ = ["outcome_progressions", "contains", "remove_size", "nearest_member",
+           "describe_sizes", "proof_words", "valid_size_lines",
            "AXIS_WORDS", "Progression"]

@@ -30,7 +30,8 @@ import numpy as np
 import torch.fx as fx
 
 from shapecheck.analysis.size_eval import AxisEvaluator, Check, shape_at
-from shapecheck.analysis.size_sets import contains, outcome_progressions, remove_size
+from shapecheck.analysis.size_sets import (contains, nearest_member, outcome_progressions,
+                                           remove_size)
 from shapecheck.graph.residual import ResidualStructure
 from shapecheck.graph.source import layer_path, node_location, owner_module
 
@@ -213,7 +214,7 @@ def _prove_axis(gm, prop, kept, axis: int, name: str, span: tuple, example: int,
         period = main.period
         progressions = outcome_progressions(lo, top - 1, direct)
     classes = {cid: progs for cid, progs in progressions.items() if cid >= 0}
-    examples = {cid: _example_size(progs, example) for cid, progs in classes.items()}
+    examples = {cid: nearest_member(progs, example) for cid, progs in classes.items()}
     shown = _Pass(gm, prop, kept, axis, list(examples.values()) or [example], trusted,
                   main.order) if examples else None
     failing = []
@@ -270,18 +271,6 @@ def _exceptional(gm, prop, kept, axis, trusted, main: _Pass, n0: int, period: in
         return {}
     extra = _Pass(gm, prop, kept, axis, sorted(candidates), trusted, main.order)
     return dict(zip(extra.points.tolist(), extra.first.tolist()))
-
-
-def _example_size(progressions: list, example: int) -> int:
-    """The member of the progressions nearest the example size (the larger on a tie)."""
-    best = None
-    for start, stop, step in progressions:
-        k = max(0, -(-(example - start) // step))
-        for n in (start + k * step, start + (k - 1) * step):
-            if n >= start and (stop is None or n < stop):
-                if best is None or (abs(n - example), -n) < (abs(best - example), -best):
-                    best = n
-    return best if best is not None else progressions[0][0]
 
 
 def _describe(check: Check, shown: _Pass, index: int, progressions: list,

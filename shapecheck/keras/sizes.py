@@ -24,7 +24,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from shapecheck.analysis.size_sets import contains, outcome_progressions, remove_size
+from shapecheck.analysis.size_sets import (contains, nearest_member, outcome_progressions,
+                                           remove_size)
 from shapecheck.analysis.sizes import AXIS_NAMES
 from shapecheck.keras.diagnose import Shapes, location
 from shapecheck.keras.graph import KerasGraph, LayerCall
@@ -367,7 +368,7 @@ def _prove_axis(graph: KerasGraph, shapes: Shapes, axes: tuple[int, ...], name: 
     else:
         progressions = outcome_progressions(lo, top - 1, direct)
     classes = {cid: progs for cid, progs in progressions.items() if cid >= 0}
-    examples = {cid: _nearest(progs, example) for cid, progs in classes.items()}
+    examples = {cid: nearest_member(progs, example) for cid, progs in classes.items()}
     shown = _AxisPass(graph, shapes, axes, np.asarray(list(examples.values()) or [example]),
                       keeps).run()
     failing = [_describe(graph, shapes, main.checks[cid], shown, position, axes,
@@ -417,18 +418,6 @@ def _exceptions(graph: KerasGraph, shapes: Shapes, axes: tuple[int, ...], main: 
         return {}
     extra = _AxisPass(graph, shapes, axes, np.asarray(sorted(candidates)), keeps).run()
     return dict(zip(extra.points.tolist(), extra.first_failures().tolist()))
-
-
-def _nearest(progressions: list, example: int) -> int:
-    """The member of the progressions nearest the example size (the larger on a tie)."""
-    best = None
-    for start, stop, step in progressions:
-        k = max(0, -(-(example - start) // step))
-        for n in (start + k * step, start + (k - 1) * step):
-            if n >= start and (stop is None or n < stop):
-                if best is None or (abs(n - example), -n) < (abs(best - example), -best):
-                    best = n
-    return best if best is not None else progressions[0][0]
 
 
 def _describe(graph: KerasGraph, shapes: Shapes, check: _Check, shown: _AxisPass,

@@ -8,6 +8,7 @@ duration of a pass, and the original objects are put back afterwards.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Iterator, Optional
 
 import torch
@@ -189,8 +190,15 @@ class _TolerantCall(TorchFunctionMode):
 
     def __init__(self, inputs: list[torch.Tensor]):
         super().__init__()
-        self.order: dict[int, int] = {id(t): 0 for t in inputs}
+        # id -> (the tensor, weakly; when it was made): an id is reused once its tensor dies,
+        # so an entry counts only while it still points at the same tensor
+        self.order: dict[int, tuple[weakref.ref, int]] = {id(t): (weakref.ref(t), 0)
+                                                          for t in inputs}
         self.count = 0
+
+    def made(self, tensor: torch.Tensor) -> int:
+        entry = self.order.get(id(tensor))
+        return entry[1] if entry is not None and entry[0]() is tensor else -1
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -202,10 +210,10 @@ class _TolerantCall(TorchFunctionMode):
             if not tensors:
                 raise
             if getattr(func, "__name__", "") in _ADD_NAMES and len(tensors) >= 2:
-                value = max(tensors[:2], key=lambda t: self.order.get(id(t), -1))
+                value = max(tensors[:2], key=self.made)
             else:
                 value = tensors[0]
-        if isinstance(value, torch.Tensor):
+        if isinstance(value, torch.Tensor) and self.made(value) < 0:  # in place: keeps its age
             self.count += 1
-            self.order.setdefault(id(value), self.count)
+            self.order[id(value)] = (weakref.ref(value), self.count)
         return value
