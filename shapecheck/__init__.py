@@ -6,10 +6,11 @@ The pipeline, one stage per folder, data flowing one way:
     graph     trace (torch.fx, recording fallback) -> residual adds and their branches,
               from the graph's structure alone (no shapes needed)
     analysis  propagate shapes on meta tensors -> choose the intended side of each failed
-              add -> diagnose (findings) -> fix (proven by propagating again) -> assemble
-              one Report
-    then      reporters (text, json, sarif, github), render (block graphs) and confirm
-              (a real run) read the Report; none of them traces or propagates again.
+              add -> prove every input size -> diagnose (findings) -> fix (proven by
+              propagating again) -> one finding per root cause -> assemble one Report
+    then      reporters (text, json, sarif, github, html), render (block graphs), repair
+              (the fix as a verified edit of the user's file) and confirm (a real run)
+              read the Report; none of them traces or propagates again.
 
 `ops` holds the layer knowledge every stage shares (shape formulas, layer expectations,
 layout, counts).
