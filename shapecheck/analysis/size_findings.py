@@ -80,9 +80,10 @@ def _finding(axis: dict, failing: dict, sizes: dict, lang: str, strict: bool,
     lo = axis["range"][0]
     words = _words(axis, sizes, lang)
     values = dict(module=failing["module"] or text("top", lang), axis=name,
-                  example=axis["example"], which=describe_sizes(failing["progressions"], name, lo),
-                  size=failing["example"], valid=describe_sizes(axis["valid"], name, lo),
-                  proof=proof_words(axis), words=words, detail=failing["detail"])
+                  example=axis["example"],
+                  which=describe_sizes(failing["progressions"], name, lo, lang),
+                  size=failing["example"], valid=describe_sizes(axis["valid"], name, lo, lang),
+                  proof=proof_words(axis, lang), words=words, detail=failing["detail"])
     shapes = [tuple(s) for s in failing["shapes"]]
     at_add = failing["node"] in residual
     if at_add and len(shapes) == 2:
@@ -122,7 +123,7 @@ def after_text(fix: Fix, lang: str = "en") -> str:
     >>> every = {"valid": [[1, None, 1]], "proved": True, "range": [1, None]}
     >>> after_text(Fix("ceil_mode", 0, 0, 1, "pool = ...", True, ("pool",),
     ...                {"H": every, "W": every}), "zh")
-    '修复之后：every H, W >= 1 时均有效（已证明）'
+    '修复之后：所有 H, W >= 1 时均有效（已证明）'
     """
     if not fix.valid_after:
         return ""
@@ -131,10 +132,11 @@ def after_text(fix: Fix, lang: str = "en") -> str:
         axes = [(", ".join(name for name, _ in axes), axes[0][1])]
     parts = []
     for name, axis in axes:
-        valid = describe_sizes(axis["valid"], name, axis["range"][0])
+        valid = describe_sizes(axis["valid"], name, axis["range"][0], lang)
         if valid.startswith(f"{name} >= "):
-            valid = "every " + valid
-        proof = text("sizes.proved", lang) if axis["proved"] else proof_words({"axis": name, **axis})
+            valid = ("所有 " if lang == "zh" else "every ") + valid
+        proof = text("sizes.proved", lang) if axis["proved"] else proof_words(
+            {"axis": name, **axis}, lang)
         parts.append(text("sizes.after", lang, valid=valid, proof=proof))
     return "; ".join(parts)
 

@@ -129,18 +129,30 @@ def _truncated(progressions: list[Progression], hi: Optional[int]) -> list[Progr
 AXIS_WORDS = {"H": "heights", "W": "widths", "D": "depths", "L": "lengths"}
 
 
-def describe_sizes(progressions: list, axis: str, lo: int = 1) -> str:
+# the words around the formulas (the formulas, "H mod 32 in {0, 31}", read the same in both)
+_WORDS = {"en": {"none": "none", "every": "every {0}", "and": " and ", "or": " or ",
+                 "step": " step {0}", "proved": "proved for all {0}",
+                 "checked": "checked exactly for {0}", "beyond": ", not proved beyond {0}",
+                 "unproved": "not proved: see the note"},
+          "zh": {"none": "无", "every": "所有 {0}", "and": " 且 ", "or": " 或 ",
+                 "step": "（步长 {0}）", "proved": "已对所有 {0} 证明",
+                 "checked": "已逐一检查 {0}", "beyond": "，{0} 之后未证明",
+                 "unproved": "未证明：见注"}}
+
+
+def describe_sizes(progressions: list, axis: str, lo: int = 1, lang: str = "en") -> str:
     """A set of sizes, given as [start, stop, step] progressions, in words.
 
     >>> describe_sizes([[223, None, 32], [224, None, 32]], "H")
     'H >= 223 and H mod 32 in {0, 31}'
     >>> describe_sizes([[1, None, 1]], "H"), describe_sizes([[16, 20, 1], [32, 33, 1]], "W")
     ('every H >= 1', 'W in 16..19 or W = 32')
-    >>> describe_sizes([], "H")
-    'none'
+    >>> describe_sizes([], "H"), describe_sizes([[1, None, 1]], "H", lang="zh")
+    ('none', '所有 H >= 1')
     """
+    w = _WORDS.get(lang, _WORDS["en"])
     if not progressions:
-        return "none"
+        return w["none"]
     infinite = [p for p in progressions if p[1] is None]
     finite = [p for p in progressions if p[1] is not None]
     parts = []
@@ -151,11 +163,12 @@ def describe_sizes(progressions: list, axis: str, lo: int = 1) -> str:
         if all(p[0] - first < step for p in infinite):
             residues = sorted({p[0] % step for p in infinite})
             if step == 1:
-                parts.append(f"every {axis} >= {first}" if first <= lo else f"{axis} >= {first}")
+                span = f"{axis} >= {first}"
+                parts.append(w["every"].format(span) if first <= lo else span)
             else:
                 which = (f"== {residues[0]}" if len(residues) == 1
                          else "in {" + ", ".join(map(str, residues)) + "}")
-                lead = f"{axis} >= {first} and " if first >= lo + step else ""
+                lead = f"{axis} >= {first}{w['and']}" if first >= lo + step else ""
                 parts.append(f"{lead}{axis} mod {step} {which}")
             infinite = []
     for start, _, step in infinite:
@@ -167,27 +180,30 @@ def describe_sizes(progressions: list, axis: str, lo: int = 1) -> str:
         elif step == 1:
             parts.append(f"{axis} in {start}..{last}")
         else:
-            parts.append(f"{axis} in {start}..{last} step {step}")
-    return " or ".join(parts)
+            parts.append(f"{axis} in {start}..{last}" + w["step"].format(step))
+    return w["or"].join(parts)
 
 
-def proof_words(axis: dict) -> str:
+def proof_words(axis: dict, lang: str = "en") -> str:
     """How far one axis of `prove_sizes` is decided, in words.
 
     >>> proof_words({"axis": "H", "range": [1, None], "proved": True})
     'proved for all H >= 1'
     >>> proof_words({"axis": "H", "range": [1, None], "proved": False, "checked_to": 4095})
     'checked exactly for 1 <= H <= 4095, not proved beyond H=4095'
+    >>> proof_words({"axis": "H", "range": [1, None], "proved": True}, "zh")
+    '已对所有 H >= 1 证明'
     """
+    w = _WORDS.get(lang, _WORDS["en"])
     name, (lo, hi) = axis["axis"], axis["range"]
     span = f"{name} >= {lo}" if hi is None else f"{lo} <= {name} <= {hi}"
     if axis["proved"]:
-        return f"proved for all {span}"
+        return w["proved"].format(span)
     if axis.get("checked_to") is not None:
-        beyond = f", not proved beyond {name}={axis['checked_to']}" if (
+        beyond = w["beyond"].format(f"{name}={axis['checked_to']}") if (
             hi is None or axis["checked_to"] < hi) else ""
-        return f"checked exactly for {lo} <= {name} <= {axis['checked_to']}{beyond}"
-    return "not proved: see the note"
+        return w["checked"].format(f"{lo} <= {name} <= {axis['checked_to']}") + beyond
+    return w["unproved"]
 
 
 def valid_size_lines(sizes) -> list[str]:
