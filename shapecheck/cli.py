@@ -160,8 +160,9 @@ def _run(args: argparse.Namespace) -> int:
         _check_device(options["device"])
     reports, tracebacks = _analyse(options)
     repairs = None
-    if (options["diff"] or options["fix"]) and _any_fixable(reports):
-        reports, repairs = _find_source_fixes(reports, options)
+    fixable = _fixable_targets(reports) if options["diff"] or options["fix"] else []
+    if fixable:
+        reports, repairs = _find_source_fixes(reports, fixable, options)
     document = _render(reports, tracebacks, options)
     if options["output"]:
         from shapecheck.reporters import write_atomically
@@ -178,37 +179,36 @@ def _run(args: argparse.Namespace) -> int:
     from shapecheck.runner import exit_status
 
     if repairs is not None:
-        _source_fixes(repairs, reports, options)
+        _source_fixes(repairs, fixable, options)
     status = exit_status(reports)
     if options["graph"]:
         status = max(status, _write_graphs(reports, options))
     return status
 
 
-def _find_source_fixes(reports, options: dict[str, Any]):
+def _find_source_fixes(reports, specs: list[str], options: dict[str, Any]):
     """--diff / --fix: the verified source edits, and the Reports carrying them (so that
     JSON's `fix.edits` and SARIF's `fixes` hold the edit `--diff` prints)."""
     from shapecheck.repair.attach import with_source_fixes
     from shapecheck.repair.run import find_fixes
 
-    specs = [r.target for r in reports if _any_fixable([r])]
     with _stdout_to_stderr():
         repairs = find_fixes(specs, options["inputs"])
     return with_source_fixes(reports, repairs.fixes, repairs.origins), repairs
 
 
-def _any_fixable(reports) -> bool:
+def _fixable_targets(reports) -> list[str]:
+    """The targets with a finding a source edit may fix (`repair.fixable`)."""
     from shapecheck.repair import fixable
 
-    return any(r.error is None and fixable(r) for r in reports)
+    return [r.target for r in reports if r.error is None and fixable(r)]
 
 
-def _source_fixes(repairs, reports, options: dict[str, Any]) -> None:
+def _source_fixes(repairs, specs: list[str], options: dict[str, Any]) -> None:
     """--diff / --fix: print the verified source edits, or apply them."""
     from shapecheck.repair.run import apply_fixes, diff_text, hint
 
     if options["fix"]:
-        specs = [r.target for r in reports if _any_fixable([r])]
         with _stdout_to_stderr():
             repairs = apply_fixes(repairs, specs, options["inputs"], options["unsafe_fixes"])
     text = diff_text(repairs) if options["diff"] else ""

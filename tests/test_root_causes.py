@@ -197,3 +197,44 @@ def test_class_body_pool_and_helper_diffs_apply_with_git(copy_of):
         check = subprocess.run(["git", "apply", "--check", "-p1", "-"], input=diff, text=True,
                                cwd=folder, capture_output=True)
         assert check.returncode == 0, check.stderr
+
+
+# Wrong fixes the verifier must reject: each edit changes the file but not the bug (or
+# breaks the file, or fixes one place and breaks another); none may come back as a fix.
+WRONG_EDITS = {
+    "resnext18_width.py:resnext18": [
+        ("expansion 4", lambda s: s.replace("    expansion = 1\n", "    expansion = 4\n")),
+        ("conv1 narrower only", lambda s: s.replace(
+            "nn.Conv2d(inplanes, planes * 2, kernel_size=1", "nn.Conv2d(inplanes, planes, "
+                                                            "kernel_size=1")),
+        ("syntax error", lambda s: s.replace("    expansion = 1\n", "    expansion = = 1\n")),
+    ],
+    "pool_shortcut.py:net": [
+        ("ceil_mode=False spelled out", lambda s: s.replace(
+            "nn.AvgPool2d(2),", "nn.AvgPool2d(2, ceil_mode=False),")),
+        ("a 3x3 pool", lambda s: s.replace("nn.AvgPool2d(2),", "nn.AvgPool2d(3),")),
+    ],
+    "helper_rule.py:net": [
+        ("guard on the wrong stride", lambda s: s.replace(
+            "    if in_channels != out_channels:", "    if stride != 2 or in_channels != "
+                                                  "out_channels:")),
+        ("never project", lambda s: s.replace("    if in_channels != out_channels:",
+                                              "    if False:")),
+    ],
+}
+
+
+@pytest.mark.parametrize("spec, name, edit", [(spec, name, edit)
+                                              for spec, edits in WRONG_EDITS.items()
+                                              for name, edit in edits])
+def test_the_verifier_rejects_wrong_edits(copy_of, monkeypatch, spec, name, edit):
+    import shapecheck.repair as repair
+    from shapecheck.repair.candidates import Candidate
+
+    path = copy_of(spec.split(":")[0])
+    assert edit(path.read_text()) != path.read_text()  # the wrong edit does change the file
+    wrong = [Candidate(str(path), 1, "call-argument", name, edit)]
+    monkeypatch.setattr(repair, "candidates_for", lambda origin: wrong)
+    monkeypatch.setattr(repair, "class_body_candidates", lambda *args: [])
+    monkeypatch.setattr(repair, "ceil_mode_candidates", lambda *args: [])
+    assert find_fixes([spec]).fixes == []

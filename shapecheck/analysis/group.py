@@ -13,7 +13,6 @@ operand's, joins that add's finding. Every place stays listed in `Finding.instan
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from fractions import Fraction
 from typing import Optional, Sequence
 
@@ -21,7 +20,8 @@ import torch.fx as fx
 import torch.nn as nn
 
 from shapecheck.codes import LAYER_MISMATCH, SPATIAL_MISMATCH
-from shapecheck.load.frames import display_path, is_user_file
+from shapecheck.load.frames import class_source, display_path, is_user_file
+from shapecheck.ops.labels import find_module
 from shapecheck.report import BlockClass, Finding, Instance, Location
 
 _PASS_THROUGH_HOPS = 4  # relu, dropout, identity... between an add and the next layer
@@ -77,7 +77,7 @@ def _whole_classes(groups, model: nn.Module) -> list[list[Finding]]:
     sites), so it stands alone."""
     kept = []
     for members in groups:
-        block = _submodule(model, members[0].module)
+        block = find_module([model], members[0].module)
         count = sum(type(m) is type(block) for m in model.modules())
         kept += [members] if len(members) >= count else [[f] for f in members]
     return kept
@@ -91,7 +91,7 @@ def _signature(finding: Finding, model: nn.Module) -> tuple:
     """What "failing the same way" means: same code, same block class, and per axis the
     same width ratio or the same direction of a size difference (a block with no class of
     its own, or the model itself, stands alone)."""
-    block = _submodule(model, finding.module)
+    block = find_module([model], finding.module)
     if block is None or not finding.module or type(block) in _CONTAINERS:
         return ("alone", id(finding))
     main, shortcut = finding.shapes
@@ -149,21 +149,12 @@ def _instance(finding: Finding, role: str) -> Instance:
     return Instance(role, finding)
 
 
-def _submodule(model: nn.Module, path: str) -> Optional[nn.Module]:
-    try:
-        return model.get_submodule(path) if path else model
-    except AttributeError:
-        return None
-
-
 def _block_class(model: nn.Module, path: str) -> Optional[BlockClass]:
-    block = _submodule(model, path)
+    block = find_module([model], path)
     if block is None:
         return None
     cls = type(block)
-    try:
-        file, line = inspect.getsourcefile(cls), inspect.getsourcelines(cls)[1]
-    except (OSError, TypeError):
+    source = class_source(cls)
+    if source is None or not is_user_file(source[0]):
         return BlockClass(cls.__qualname__, None)
-    where = Location(display_path(file), line) if file and is_user_file(file) else None
-    return BlockClass(cls.__qualname__, where)
+    return BlockClass(cls.__qualname__, Location(display_path(source[0]), source[1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import site
 import sys
@@ -97,6 +98,20 @@ def frame_kind(path: str) -> str:
     if any(absolute == root or absolute.startswith(root + os.sep) for root in _LIBRARY_ROOTS):
         return THIRD_PARTY
     return USER
+
+
+def class_source(cls: type) -> Optional[tuple[str, int, int]]:
+    """The file and first and last lines of a class's definition, or None (no source).
+
+    >>> class_source(int) is None
+    True
+    """
+    try:
+        path = inspect.getsourcefile(cls)
+        lines, first = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return None
+    return (path, first, first + len(lines) - 1) if path else None
 
 
 def is_user_file(filename: str) -> bool:

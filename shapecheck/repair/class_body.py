@@ -11,7 +11,6 @@ is right for the whole class.
 
 from __future__ import annotations
 
-import inspect
 from fractions import Fraction
 from typing import Any, Optional
 
@@ -19,8 +18,9 @@ import libcst as cst
 import torch.nn as nn
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from shapecheck.load.frames import display_path
+from shapecheck.load.frames import class_source, display_path
 from shapecheck.load.provenance import Call, Origin
+from shapecheck.ops.labels import find_module
 from shapecheck.repair import edits
 from shapecheck.repair.candidates import Candidate, editable
 from shapecheck.report import Finding
@@ -38,10 +38,10 @@ def class_body_candidates(finding: Finding, model: Optional[nn.Module],
         class B:
             expansion = 2
     """
-    block = _submodule(model, finding.module)
+    block = find_module([model], finding.module)
     if block is None or not finding.module or len(finding.shapes) != 2:
         return []
-    span = _class_span(type(block))
+    span = class_source(type(block))
     if span is None or not editable(span[0]):
         return []
     return _expansion(finding, block, span) + _widths(finding, origins, span, type(block))
@@ -170,21 +170,3 @@ def _width_step(origin: Optional[Origin], span: tuple, old_width: int,
     explicit = name in call.explicit
     position = call.positional.index(name) if name in call.positional and explicit else None
     return call, name, position
-
-
-def _class_span(cls: type) -> Optional[tuple[str, int, int]]:
-    try:
-        path = inspect.getsourcefile(cls)
-        lines, first = inspect.getsourcelines(cls)
-    except (OSError, TypeError):
-        return None
-    return (path, first, first + len(lines) - 1) if path else None
-
-
-def _submodule(model: Optional[nn.Module], path: str) -> Optional[nn.Module]:
-    if model is None:
-        return None
-    try:
-        return model.get_submodule(path)
-    except AttributeError:
-        return None

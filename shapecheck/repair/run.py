@@ -8,16 +8,16 @@ never over a file that changed since it was read.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from shapecheck.api import check
 from shapecheck.atomic import write_atomically
 from shapecheck.load.build import build_model
-from shapecheck.load.frames import display_path, is_user_file
+from shapecheck.load.frames import class_source, display_path, is_user_file
 from shapecheck.load.provenance import recording
 from shapecheck.load.targets import load_targets
+from shapecheck.ops.labels import find_module
 from shapecheck.repair import SourceFix, fixable, source_fixes, unified_diff
 from shapecheck.repair.edits import EditError
 from shapecheck.repair.verify import Target, check_patched
@@ -62,9 +62,10 @@ def find_fixes(specs: list[str], inputs: Any = None, **check_options: Any) -> Re
                 origins = repairs.origins[target.name] = record.origins(model)
                 found = source_fixes(report, Target(target.path, target.attr, target.inputs),
                                      origins)
-                seen = {(f.path, f.new_source) for f in repairs.fixes}
-                repairs.fixes += [f for f in found if (f.path, f.new_source) not in seen
-                                  and not seen.add((f.path, f.new_source))]  # one edit once
+                for fix in found:  # one rule failing two blocks: its edit is made once
+                    if all((f.path, f.new_source) != (fix.path, fix.new_source)
+                           for f in repairs.fixes):
+                        repairs.fixes.append(fix)
                 fixed = {(f.finding.code, f.finding.module) for f in found}
                 repairs.unfixed += [(f, why_unfixed(f, model)) for f in fixable(report)
                                     if (f.code, f.module) not in fixed]
@@ -80,14 +81,14 @@ def why_unfixed(finding: Finding, model) -> str:
     'SC101 in 0: Conv2d is library code'
     """
     where = f"{finding.code} in {finding.module or '<top>'}"
-    try:
-        cls = type(model.get_submodule(finding.module))
-        path, line = inspect.getsourcefile(cls), inspect.getsourcelines(cls)[1]
-    except (AttributeError, OSError, TypeError):
+    block = find_module([model], finding.module)
+    source = class_source(type(block)) if block is not None else None
+    if source is None:
         return (f"{where}: no source to edit (the block has no Python class file); the "
                 f"graph-level fix shows what to change")
-    if path is None or not is_user_file(path):
-        return (f"{where}: {cls.__qualname__} is library code ({display_path(path or '?')}:"
+    cls, (path, line, _) = type(block), source
+    if not is_user_file(path):
+        return (f"{where}: {cls.__qualname__} is library code ({display_path(path)}:"
                 f"{line}), which shapecheck never edits; apply the graph-level fix where "
                 f"your code builds or wraps it")
     return (f"{where}: no candidate edit of {display_path(path)} verified; the graph-level "
